@@ -1,0 +1,79 @@
+import { Command, CommanderError } from "commander";
+import { MoltbotError } from "../errors.js";
+import { escapeControl, reportError, type CliIO } from "./output.js";
+import { registerPairing, type Runner } from "./pairing.js";
+
+declare const __MOLTBOT_VERSION__: string | undefined;
+const VERSION = typeof __MOLTBOT_VERSION__ === "string" ? __MOLTBOT_VERSION__ : "0.0.0-dev";
+
+/** Registers one noun's commands; each noun lives in its own module. */
+export type NounRegistrar = (program: Command, run: Runner) => void;
+
+const NOUNS: NounRegistrar[] = [registerPairing];
+
+/** Add a noun (devices, nodes, doctor, completion) to the program. */
+export function addNoun(registrar: NounRegistrar): void {
+  if (!NOUNS.includes(registrar)) NOUNS.push(registrar);
+}
+
+/** Whether the user asked for JSON, looked up before parsing so even usage errors come out as JSON. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+export function buildProgram(io: CliIO, run: Runner): Command {
+  const program = new Command("moltbot")
+    .description("Approve who may talk to your Moltbot (DM pairing) and which devices may join its gateway (device pairing).")
+    .version(VERSION, "-V, --version", "print the version")
+    .option("--json", "print one JSON document on stdout (errors too)")
+    .option("--state-dir <dir>", "state directory (default: $MOLTBOT_STATE_DIR, $CLAWDBOT_STATE_DIR, ~/.clawdbot)")
+    .configureHelp({ showGlobalOptions: true, helpWidth: Math.min(io.columns, 100) })
+    .configureOutput({
+      writeOut: (text) => io.out(text),
+      // Commander's own error lines are replaced by ours (one line, with a hint, or JSON).
+      writeErr: () => {},
+      outputError: () => {},
+    })
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .addHelpText("after", "\nExamples:\n  $ moltbot pairing list\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot devices list");
+  for (const register of NOUNS) register(program, run);
+  return program;
+}
+
+function usageMessage(error: CommanderError, argv: readonly string[]): string {
+  const text = error.message.replace(/^error: /, "").replace(/\n/g, " ").trim();
+  const words = argv.filter((arg) => !arg.startsWith("-")).slice(0, 2);
+  // For an unknown command, point at the help of the command that does exist.
+  if (error.code === "commander.unknownCommand") words.pop();
+  const command = words.join(" ");
+  const help = command ? `moltbot ${command} --help` : "moltbot --help";
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.?]$/.test(text) ? "" : "."} Run "${escapeControl(help)}" for usage.`;
+}
+
+/** Run the CLI on `argv` (without node and script) and return the exit code. */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  const json = wantsJson(argv);
+  let exitCode = 0;
+  const run: Runner = (action) => async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const positional = args.slice(0, -2) as string[];
+    await action(io, command, positional);
+  };
+  const program = buildProgram(io, run);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.exitCode === 0) {
+        return 0;
+      }
+      if (error.code === "commander.help" || error.code === "commander.executeSubCommandAsync") return error.exitCode;
+      exitCode = reportError(io, new MoltbotError("USAGE", usageMessage(error, argv)), json);
+    } else {
+      exitCode = reportError(io, error, json);
+    }
+  }
+  return exitCode;
+}

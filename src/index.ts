@@ -1,0 +1,55 @@
+/**
+ * moltbot pairing as a library: the same operations as the CLI, for the gateway to call in-process.
+ *
+ * @example
+ * import { createStoreContext, requestDmPairing } from "moltbot-pairing";
+ * const ctx = createStoreContext(); // ~/.clawdbot, real clock, crypto randomness
+ * const result = await requestDmPairing(ctx, { channel: "telegram", senderId: "123456789" });
+ * if (result.status === "created") await sendToSender(result.message);
+ */
+export { MoltbotError, isMoltbotError, ERROR_EXIT_CODES, type ErrorCode } from "./errors.js";
+export type { RandomBytes } from "./core/random.js";
+export {
+  CHANNEL_NAMES,
+  CORE_CHANNELS,
+  EXTENSION_CHANNELS,
+  normalizeAllowEntry,
+  resolveChannel,
+  suggestChannel,
+  type ChannelInfo,
+} from "./core/channels.js";
+export { CODE_ALPHABET, CODE_LENGTH, generateCode, normalizeCode } from "./core/codes.js";
+export {
+  APPROVED_MESSAGE,
+  DEFAULT_MAX_PENDING,
+  DM_REQUEST_TTL_MS,
+  approveCode,
+  isRequestLive,
+  liveRequests,
+  pairingReplyText,
+  rejectCode,
+  requestPairing,
+  revokeSender,
+  type AllowState,
+  type ApproveResult,
+  type PairingRequest,
+  type PairingRequestView,
+  type PendingState,
+  type RejectResult,
+  type RequestResult,
+  type RequestStatus,
+  type RevokeResult,
+} from "./core/dm-pairing.js";
+export { createStoreContext, type StoreContext, type StoreContextOptions } from "./store/context.js";
+export { resolveStatePaths, type StatePaths, type StatePathOptions } from "./store/paths.js";
+export {
+  approveDmCode,
+  listAllDmRequests,
+  listDmRequests,
+  readDmAllowlist,
+  rejectDmCode,
+  requestDmPairing,
+  revokeDmSender,
+  type ChannelRequests,
+  type DmRequestInput,
+} from "./store/dm-store.js";

@@ -1,0 +1,139 @@
+import fs from "node:fs";
+import path from "node:path";
+import { MoltbotError, isMoltbotError } from "../errors.js";
+import {
+  DOCTOR_HINT,
+  FILE_MODE,
+  ensureDir,
+  readStoreFile,
+  serializeStore,
+  storeIoError,
+  type StoreFile,
+} from "./file-store.js";
+
+/**
+ * A lock whose directory has not been touched for this long belongs to a dead process and is
+ * taken over. Holders refresh it every LOCK_UPDATE_MS, so a live lock never looks stale.
+ * Same defaults as proper-lockfile, which the gateway uses.
+ */
+export const LOCK_STALE_MS = 10_000;
+export const LOCK_UPDATE_MS = 2_000;
+/** How long a command waits for a busy lock before failing with exit 3 (MOLTBOT_LOCK_TIMEOUT_MS). */
+export const DEFAULT_LOCK_TIMEOUT_MS = 15_000;
+
+export function lockTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.MOLTBOT_LOCK_TIMEOUT_MS;
+  const value = raw === undefined || raw === "" ? Number.NaN : Number(raw);
+  return Number.isFinite(value) && value >= 0 ? value : DEFAULT_LOCK_TIMEOUT_MS;
+}
+
+// The lock directory is created 0700 like every other directory of the store.
+const lockFs = {
+  ...fs,
+  mkdir: (dir: string, callback: (error: NodeJS.ErrnoException | null) => void) =>
+    fs.mkdir(dir, { mode: 0o700 }, callback),
+};
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+interface HeldLock {
+  release: () => Promise<void>;
+  compromised: () => Error | undefined;
+}
+
+/**
+ * Take `<file>.lock` (proper-lockfile's directory lock, shared with the gateway). Polls with a
+ * short, jittered, growing interval so that a queue of writers does not sit idle, and gives up
+ * with STORE_LOCKED at the deadline instead of hanging.
+ */
+async function acquireLock(file: string, deadline: number): Promise<HeldLock> {
+  const { default: lockfile } = await import("proper-lockfile");
+  let compromisedBy: Error | undefined;
+  let interval = 2;
+  for (;;) {
+    try {
+      const release = await lockfile.lock(file, {
+        realpath: false,
+        stale: LOCK_STALE_MS,
+        update: LOCK_UPDATE_MS,
+        retries: 0,
+        fs: lockFs,
+        // The default throws from a timer and kills the process; record it and refuse to write instead.
+        onCompromised: (error) => {
+          compromisedBy = error;
+        },
+      });
+      return {
+        release: async () => {
+          try {
+            await release();
+          } catch {
+            // Already released or taken over as stale: nothing of ours is left to clean up.
+          }
+        },
+        compromised: () => compromisedBy,
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw storeIoError(error, `${file}.lock`, "creating");
+      if (Date.now() >= deadline) {
+        throw new MoltbotError(
+          "STORE_LOCKED",
+          `${file} is locked by another moltbot or gateway process (${file}.lock). Try again; if no other process is running, ${DOCTOR_HINT.charAt(0).toLowerCase()}${DOCTOR_HINT.slice(1)}`,
+        );
+      }
+      await sleep(Math.min(interval, Math.max(1, deadline - Date.now())) * (0.5 + Math.random()));
+      interval = Math.min(interval * 1.5, 50);
+    }
+  }
+}
+
+async function writeStoreFile(file: string, state: unknown, lock: HeldLock): Promise<void> {
+  const compromised = lock.compromised();
+  if (compromised) {
+    throw new MoltbotError("STORE_LOCKED", `Lost the lock on ${file} (${compromised.message}); nothing was written. Try again.`);
+  }
+  const { default: writeFileAtomic } = await import("write-file-atomic");
+  try {
+    // Written to a temp file, fsynced, then renamed over the old one: readers never see half a file.
+    await writeFileAtomic(file, serializeStore(state), { mode: FILE_MODE, fsync: true });
+  } catch (error) {
+    throw storeIoError(error, file, "writing");
+  }
+}
+
+type States<T extends readonly unknown[]> = { [K in keyof T]: T[K] | undefined };
+type Files<T extends readonly unknown[]> = { [K in keyof T]: StoreFile<T[K]> };
+
+/**
+ * The one read-modify-write of the store. Locks every file in the order given (callers pass
+ * pending before approved: one fixed order, so two commands never deadlock), reads and validates
+ * them, lets the pure `mutate` decide, then writes the files it changed in `writeOrder`
+ * (approved before pending, so a crash in between never loses an approval), and unlocks.
+ */
+export async function updateStore<T extends readonly unknown[], R>(
+  files: Files<T>,
+  mutate: (states: T) => { states: States<T>; result: R },
+  options: { writeOrder?: readonly number[] } = {},
+): Promise<R> {
+  const deadline = Date.now() + lockTimeoutMs();
+  const held: HeldLock[] = [];
+  try {
+    for (const file of files) {
+      ensureDir(path.dirname(file.path));
+      held.push(await acquireLock(file.path, deadline));
+    }
+    const current = files.map((file) => readStoreFile(file)) as unknown as T;
+    const { states, result } = mutate(current);
+    const order = options.writeOrder ?? files.map((_, index) => index);
+    for (const index of order) {
+      const next = states[index];
+      if (next !== undefined) await writeStoreFile(files[index]!.path, next, held[index]!);
+    }
+    return result;
+  } catch (error) {
+    if (isMoltbotError(error)) throw error;
+    throw storeIoError(error, files[0]?.path ?? "store", "writing");
+  } finally {
+    for (const lock of held.reverse()) await lock.release();
+  }
+}

@@ -1,0 +1,50 @@
+import * as z from "zod/mini";
+
+/*
+ * Shapes of the gateway's files. Every object is "loose": fields a newer gateway adds are kept
+ * when we rewrite the file. zod/mini keeps start-up cheap (SPEC: `list` starts like bare Node).
+ */
+
+const stringRecord = z.record(z.string(), z.string());
+
+export const pairingRequestSchema = z.looseObject({
+  id: z.string(),
+  code: z.string(),
+  createdAt: z.string(),
+  lastSeenAt: z.string(),
+  meta: z.optional(stringRecord),
+});
+
+export const pendingFileSchema = z.looseObject({
+  version: z.literal(1),
+  requests: z.array(pairingRequestSchema),
+});
+
+export const allowFileSchema = z.looseObject({
+  version: z.literal(1),
+  allowFrom: z.array(z.string()),
+});
+
+export type Schema<T> = z.ZodMiniType<T>;
+
+/** One readable line for the first problem zod found, e.g. `requests[0].code: expected string`. */
+export function describeSchemaProblem(error: z.core.$ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "unexpected shape";
+  const where = issue.path.reduce<string>(
+    (acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc === "" ? String(key) : `${acc}.${String(key)}`),
+    "",
+  );
+  let what: string;
+  switch (issue.code) {
+    case "invalid_type":
+      what = `expected ${issue.expected}`;
+      break;
+    case "invalid_value":
+      what = `expected ${issue.values.map((value) => JSON.stringify(value)).join(" or ")}`;
+      break;
+    default:
+      what = "invalid value";
+  }
+  return where === "" ? what : `${where}: ${what}`;
+}

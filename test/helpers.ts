@@ -1,0 +1,111 @@
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach } from "vitest";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** The built launcher: CLI tests always run what users run. `npm test` builds first. */
+export const BIN = path.join(ROOT, "bin", "moltbot.js");
+
+const made: string[] = [];
+afterEach(() => {
+  for (const dir of made.splice(0)) {
+    // Tests may leave read-only directories behind; make them removable first.
+    spawnSync("chmod", ["-R", "u+rwx", dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A fresh temporary directory, removed after the test. */
+export function tempDir(prefix = "moltbot-test-"): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** A state dir path inside a fresh temp dir; the state dir itself does not exist yet. */
+export function tempStateDir(): string {
+  return path.join(tempDir(), "state");
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment for a spawned moltbot: no inherited state dir, no colour, no CA bundle slowdown. */
+export function cliEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, MOLTBOT_STATE_DIR: stateDir, NO_COLOR: "1", ...extra };
+  for (const key of ["CLAWDBOT_STATE_DIR", "MOLTBOT_OAUTH_DIR", "CLAWDBOT_OAUTH_DIR", "NODE_EXTRA_CA_CERTS", "MOLTBOT_DEBUG", "MOLTBOT_PAIRING_MAX_PENDING", "FORCE_COLOR"]) {
+    if (!(key in extra)) delete env[key];
+  }
+  return env;
+}
+
+/** Spawn the built `moltbot` and collect its output. */
+export function runMoltbot(
+  args: readonly string[],
+  options: { stateDir: string; env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number },
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: cliEnv(options.stateDir, options.env),
+      cwd: options.cwd ?? ROOT,
+      stdio: ["pipe", "pipe", "pipe"],
+      timeout: options.timeoutMs ?? 25_000,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** Run and parse stdout as the one JSON document `--json` promises. */
+export async function runJson<T = unknown>(
+  args: readonly string[],
+  options: Parameters<typeof runMoltbot>[1],
+): Promise<RunResult & { json: T }> {
+  const result = await runMoltbot([...args, "--json"], options);
+  return { ...result, json: JSON.parse(result.stdout) as T };
+}
+
+/** A deterministic byte source: cycles through `bytes`. */
+export function fixedRandom(bytes: readonly number[]): (size: number) => Uint8Array {
+  let index = 0;
+  return (size) => Uint8Array.from({ length: size }, () => bytes[index++ % bytes.length]!);
+}
+
+/** A seeded pseudo-random byte source (mulberry32), for reproducible "random" tests. */
+export function seededRandom(seed: number): (size: number) => Uint8Array {
+  let state = seed >>> 0;
+  return (size) =>
+    Uint8Array.from({ length: size }, () => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) & 0xff;
+    });
+}
+
+export function fileMode(file: string): number {
+  return fs.statSync(file).mode & 0o777;
+}
+
+export function readJsonFile<T = unknown>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+}
+
+/** Every path under `dir` (files and directories), relative, sorted. */
+export function listTree(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
+}
