@@ -1,7 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { MoltbotError } from "../errors.js";
 import { escapeControl, reportError, type CliIO } from "./output.js";
-import { registerPairing, type Runner } from "./pairing.js";
+import type { Runner } from "./pairing.js";
 
 declare const __MOLTBOT_VERSION__: string | undefined;
 const VERSION = typeof __MOLTBOT_VERSION__ === "string" ? __MOLTBOT_VERSION__ : "0.0.0-dev";
@@ -9,11 +9,38 @@ const VERSION = typeof __MOLTBOT_VERSION__ === "string" ? __MOLTBOT_VERSION__ : 
 /** Registers one noun's commands; each noun lives in its own module. */
 export type NounRegistrar = (program: Command, run: Runner) => void;
 
-const NOUNS: NounRegistrar[] = [registerPairing];
+export interface Noun {
+  /** The first word of the command line, e.g. "devices". */
+  name: string;
+  load: () => Promise<NounRegistrar>;
+  /** Set when running this noun needs every other noun registered too (e.g. shell completion). */
+  needsAllNouns?: true;
+}
 
-/** Add a noun (devices, nodes, doctor, completion) to the program. */
-export function addNoun(registrar: NounRegistrar): void {
-  if (!NOUNS.includes(registrar)) NOUNS.push(registrar);
+/*
+ * TO ADD A NOUN, add ONE line here, loaded with import() — never a static import at the top of this
+ * file: a command loads (evaluates) only its own noun's module, so `moltbot pairing list` never pays
+ * for devices, nodes or doctor (start-up time is budgeted, see README "Performance" / `npm run bench`):
+ *   { name: "devices", load: async () => (await import("./devices.js")).registerDevices },
+ * Help, --version and unknown words load every noun, so they behave as if all were registered.
+ */
+const NOUNS: Noun[] = [
+  { name: "pairing", load: async () => (await import("./pairing.js")).registerPairing },
+];
+
+/** The nouns `argv` needs: only the one it names (skipping global options), else all of them. */
+export function nounsFor(argv: readonly string[]): Noun[] {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--state-dir") {
+      i++;
+      continue;
+    }
+    if (arg === "--json" || arg.startsWith("--state-dir=")) continue;
+    const noun = arg.startsWith("-") ? undefined : NOUNS.find((candidate) => candidate.name === arg);
+    return noun && !noun.needsAllNouns ? [noun] : NOUNS;
+  }
+  return NOUNS;
 }
 
 /** Whether the user asked for JSON, looked up before parsing so even usage errors come out as JSON. */
@@ -22,7 +49,9 @@ function wantsJson(argv: readonly string[]): boolean {
   return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
 }
 
-export function buildProgram(io: CliIO, run: Runner): Command {
+/** The program with the nouns `argv` needs (all of them when `argv` is not given). */
+export async function buildProgram(io: CliIO, run: Runner, argv?: readonly string[]): Promise<Command> {
+  const registrars = await Promise.all((argv === undefined ? NOUNS : nounsFor(argv)).map((noun) => noun.load()));
   const program = new Command("moltbot")
     .description("Approve who may talk to your Moltbot (DM pairing) and which devices may join its gateway (device pairing).")
     .version(VERSION, "-V, --version", "print the version")
@@ -38,7 +67,7 @@ export function buildProgram(io: CliIO, run: Runner): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .addHelpText("after", "\nExamples:\n  $ moltbot pairing list\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot devices list");
-  for (const register of NOUNS) register(program, run);
+  for (const register of registrars) register(program, run);
   return program;
 }
 
@@ -61,8 +90,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     const positional = args.slice(0, -2) as string[];
     await action(io, command, positional);
   };
-  const program = buildProgram(io, run);
   try {
+    const program = await buildProgram(io, run, argv);
     await program.parseAsync([...argv], { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) {
