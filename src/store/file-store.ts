@@ -17,7 +17,8 @@ export const MAX_STORE_FILE_BYTES = 32 * 1024 * 1024;
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
-export const DOCTOR_HINT = 'Run "moltbot doctor" to diagnose (and "moltbot doctor --fix" to move it aside).';
+// Not "move it aside": for a permission, owner or lock problem --fix repairs in place and moves nothing.
+export const DOCTOR_HINT = 'Run "moltbot doctor" to diagnose it ("moltbot doctor --fix" repairs what is safe to repair).';
 
 /** Map an fs error on `file` to the store error the operator should see. */
 export function storeIoError(error: unknown, file: string, doing: string): MoltbotError {

@@ -36,7 +36,7 @@ const lockFs = {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-interface HeldLock {
+export interface HeldLock {
   release: () => Promise<void>;
   compromised: () => Error | undefined;
 }
@@ -46,7 +46,7 @@ interface HeldLock {
  * short, jittered, growing interval so that a queue of writers does not sit idle, and gives up
  * with STORE_LOCKED at the deadline instead of hanging.
  */
-async function acquireLock(file: string, deadline: number): Promise<HeldLock> {
+export async function acquireLock(file: string, deadline: number): Promise<HeldLock> {
   const { default: lockfile } = await import("proper-lockfile");
   let compromisedBy: Error | undefined;
   let interval = 2;
@@ -90,7 +90,7 @@ async function acquireLock(file: string, deadline: number): Promise<HeldLock> {
 async function writeStoreFile(file: string, state: unknown, lock: HeldLock): Promise<void> {
   const compromised = lock.compromised();
   if (compromised) {
-    throw new MoltbotError("STORE_LOCKED", `Lost the lock on ${file} (${compromised.message}); nothing was written. Try again.`);
+    throw new MoltbotError("STORE_LOCKED", `Lost the lock on ${file} (${compromised.message}); nothing was written. Try again. ${DOCTOR_HINT}`);
   }
   const { default: writeFileAtomic } = await import("write-file-atomic");
   try {
