@@ -95,6 +95,21 @@ export function validateSenderId(senderId: string): string {
   return trimmed;
 }
 
+/**
+ * A sender id that normalises to nothing (`*`, `tg:`) could never be approved: refuse it up front
+ * instead of letting it hold one of the channel's few pending slots for an hour.
+ */
+export function validateChannelSender(channel: ChannelInfo, senderId: string): string {
+  const trimmed = validateSenderId(senderId);
+  if (normalizeAllowEntry(channel, trimmed) === undefined) {
+    throw new MoltbotError(
+      "USAGE",
+      `The ${channel.name} sender id "${trimmed}" is empty or "*" once normalised, so it can never be approved. Pass the sender's real id.`,
+    );
+  }
+  return trimmed;
+}
+
 /** Validate request metadata (string → string, small, with plain keys). */
 export function validateMeta(meta: Record<string, string>): Record<string, string> {
   const entries = Object.entries(meta);
@@ -175,7 +190,7 @@ export function requestPairing(
   random: RandomBytes,
 ): DmOutcome<RequestResult> {
   const { channel } = input;
-  const senderId = validateSenderId(input.senderId);
+  const senderId = validateChannelSender(channel, input.senderId);
   const meta = input.meta === undefined ? undefined : validateMeta(input.meta);
   const maxPending = input.maxPending ?? DEFAULT_MAX_PENDING;
   const base = { channel: channel.name, id: senderId };
@@ -301,7 +316,8 @@ export function revokeSender(
 /** Parse `MOLTBOT_PAIRING_MAX_PENDING`; undefined or empty means the default of 3. */
 export function parseMaxPending(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === "") return DEFAULT_MAX_PENDING;
-  const value = Number(raw.trim());
+  // Digits only: Number() would also take "1e1", "0x10" or "3.0".
+  const value = /^[0-9]+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
   if (!Number.isInteger(value) || value < 1 || value > MAX_PENDING_LIMIT) {
     throw new MoltbotError("USAGE", `MOLTBOT_PAIRING_MAX_PENDING must be a whole number from 1 to ${MAX_PENDING_LIMIT} (got "${raw.slice(0, 20)}").`);
   }

@@ -10,6 +10,7 @@ import {
   rejectCode,
   requestPairing,
   revokeSender,
+  validateChannelSender,
   validateMeta,
   validateSenderId,
   viewRequest,
@@ -87,7 +88,7 @@ export interface DmRequestInput {
 /** A stranger wrote to the bot: create or refresh their request (SPEC §3 "Request"). */
 export async function requestDmPairing(ctx: StoreContext, input: DmRequestInput): Promise<RequestResult> {
   const channel = channelOf(input.channel);
-  const senderId = validateSenderId(input.senderId);
+  const senderId = validateChannelSender(channel, input.senderId);
   const meta = input.meta === undefined ? undefined : validateMeta(input.meta);
   const maxPending = parseMaxPending(ctx.env.MOLTBOT_PAIRING_MAX_PENDING);
   // Only the pending file is locked: approve holds that lock while it writes the allowlist, so
