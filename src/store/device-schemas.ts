@@ -1,0 +1,100 @@
+import * as z from "zod/mini";
+
+/*
+ * Shapes of the gateway's device and legacy node files (SPEC §4). Every object is "loose": fields a
+ * newer gateway adds are kept when we rewrite the file. Only the fields our rules read are checked;
+ * optional fields are checked when present so a wrong type is reported, not silently rewritten.
+ */
+
+/** Pending device and node requests expire this long after `ts`; exactly 5 minutes old is still live. */
+export const DEVICE_REQUEST_TTL_MS = 5 * 60 * 1000;
+/** Legacy node requests follow the same 5-minute rule as devices. */
+export const NODE_REQUEST_TTL_MS = DEVICE_REQUEST_TTL_MS;
+
+const optionalString = z.optional(z.string());
+const optionalStrings = z.optional(z.array(z.string()));
+const optionalNumber = z.optional(z.number());
+const optionalBoolean = z.optional(z.boolean());
+
+/** `devices/pending.json` entry. */
+export const devicePendingEntrySchema = z.looseObject({
+  requestId: z.string(),
+  deviceId: z.string(),
+  publicKey: z.string(),
+  displayName: optionalString,
+  platform: optionalString,
+  clientId: optionalString,
+  clientMode: optionalString,
+  role: optionalString,
+  roles: optionalStrings,
+  scopes: optionalStrings,
+  remoteIp: optionalString,
+  silent: optionalBoolean,
+  // Always written by us; tolerated when absent (older gateways).
+  isRepair: optionalBoolean,
+  ts: z.number(),
+});
+
+/** One entry of a paired device's `tokens`, keyed by role. */
+export const deviceTokenSchema = z.looseObject({
+  token: z.string(),
+  role: z.string(),
+  scopes: z.array(z.string()),
+  createdAtMs: z.number(),
+  rotatedAtMs: optionalNumber,
+  revokedAtMs: optionalNumber,
+  lastUsedAtMs: optionalNumber,
+});
+
+/** `devices/paired.json` entry. */
+export const devicePairedEntrySchema = z.looseObject({
+  deviceId: z.string(),
+  publicKey: z.string(),
+  displayName: optionalString,
+  platform: optionalString,
+  clientId: optionalString,
+  clientMode: optionalString,
+  role: optionalString,
+  roles: optionalStrings,
+  scopes: optionalStrings,
+  remoteIp: optionalString,
+  tokens: z.optional(z.record(z.string(), deviceTokenSchema)),
+  createdAtMs: z.number(),
+  approvedAtMs: z.number(),
+});
+
+/** `devices/pending.json`: object keyed by requestId. */
+export const devicePendingFileSchema = z.record(z.string(), devicePendingEntrySchema);
+/** `devices/paired.json`: object keyed by deviceId. */
+export const devicePairedFileSchema = z.record(z.string(), devicePairedEntrySchema);
+
+/** `nodes/pending.json` entry (the gateway's legacy node pairing). */
+export const nodePendingEntrySchema = z.looseObject({
+  requestId: z.string(),
+  nodeId: z.string(),
+  displayName: optionalString,
+  platform: optionalString,
+  version: optionalString,
+  remoteIp: optionalString,
+  silent: optionalBoolean,
+  isRepair: optionalBoolean,
+  ts: z.number(),
+});
+
+/** `nodes/paired.json` entry: one token per node. */
+export const nodePairedEntrySchema = z.looseObject({
+  nodeId: z.string(),
+  token: z.string(),
+  displayName: optionalString,
+  platform: optionalString,
+  version: optionalString,
+  remoteIp: optionalString,
+  createdAtMs: z.number(),
+  approvedAtMs: z.number(),
+  lastConnectedAtMs: optionalNumber,
+});
+
+/** `nodes/pending.json`: object keyed by requestId. */
+export const nodePendingFileSchema = z.record(z.string(), nodePendingEntrySchema);
+/** `nodes/paired.json`: object keyed by nodeId. */
+export const nodePairedFileSchema = z.record(z.string(), nodePairedEntrySchema);

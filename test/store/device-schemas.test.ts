@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import {
+  devicePairedFileSchema,
+  devicePendingFileSchema,
+  nodePairedFileSchema,
+  nodePendingFileSchema,
+} from "../../src/store/device-schemas.js";
+
+describe("device and node file schemas", () => {
+  it("accept the gateway's shapes and keep unknown fields", () => {
+    const pending = { r1: { requestId: "r1", deviceId: "d", publicKey: "k", isRepair: false, ts: 1, future: { x: 1 } } };
+    expect(devicePendingFileSchema.parse(pending)).toEqual(pending);
+    const paired = {
+      d: {
+        deviceId: "d",
+        publicKey: "k",
+        createdAtMs: 1,
+        approvedAtMs: 2,
+        tokens: { node: { token: "t", role: "node", scopes: [], createdAtMs: 1, extra: true } },
+        extra: "kept",
+      },
+    };
+    expect(devicePairedFileSchema.parse(paired)).toEqual(paired);
+    const nodePending = { r: { requestId: "r", nodeId: "n", ts: 5, caps: ["x"] } };
+    expect(nodePendingFileSchema.parse(nodePending)).toEqual(nodePending);
+    const nodePaired = { n: { nodeId: "n", token: "t", createdAtMs: 1, approvedAtMs: 2, permissions: {} } };
+    expect(nodePairedFileSchema.parse(nodePaired)).toEqual(nodePaired);
+  });
+
+  it("reject arrays, missing required fields and wrongly typed optional fields", () => {
+    expect(devicePendingFileSchema.safeParse([]).success).toBe(false);
+    expect(devicePendingFileSchema.safeParse({ r: { requestId: "r", deviceId: "d", publicKey: "k" } }).success).toBe(false);
+    expect(devicePairedFileSchema.safeParse({ d: { deviceId: "d", publicKey: "k", createdAtMs: 1, approvedAtMs: 2, roles: "node" } }).success).toBe(false);
+    expect(nodePendingFileSchema.safeParse({ r: { requestId: 1, nodeId: "n", ts: 1 } }).success).toBe(false);
+    expect(nodePairedFileSchema.safeParse({ n: { nodeId: "n", createdAtMs: 1, approvedAtMs: 2 } }).success).toBe(false);
+  });
+});
