@@ -1,0 +1,116 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { resolveChannel } from "../../src/core/channels.js";
+import { dmAllowFile, dmPendingFile, fileInside, resolveStatePaths } from "../../src/store/paths.js";
+
+const HOME = "/home/op";
+const CWD = "/srv/work";
+const none = () => false;
+
+function resolve(options: { stateDir?: string; env?: NodeJS.ProcessEnv; existing?: string[] } = {}) {
+  const existing = new Set(options.existing ?? []);
+  return resolveStatePaths({
+    ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
+    env: options.env ?? {},
+    home: HOME,
+    cwd: CWD,
+    exists: existing.size > 0 ? (dir) => existing.has(dir) : none,
+  });
+}
+
+describe("state directory precedence", () => {
+  const all = { MOLTBOT_STATE_DIR: "/m", CLAWDBOT_STATE_DIR: "/c" };
+
+  it("--state-dir beats both environment variables", () => {
+    expect(resolve({ stateDir: "/flag", env: all }).stateDir).toBe("/flag");
+  });
+
+  it("MOLTBOT_STATE_DIR beats CLAWDBOT_STATE_DIR", () => {
+    expect(resolve({ env: all }).stateDir).toBe("/m");
+  });
+
+  it("CLAWDBOT_STATE_DIR beats the home default", () => {
+    expect(resolve({ env: { CLAWDBOT_STATE_DIR: "/c" }, existing: ["/home/op/.moltbot"] }).stateDir).toBe("/c");
+  });
+
+  it("empty or blank values count as unset", () => {
+    expect(resolve({ stateDir: "", env: { MOLTBOT_STATE_DIR: " ", CLAWDBOT_STATE_DIR: "/c" } }).stateDir).toBe("/c");
+    expect(resolve({ env: { MOLTBOT_STATE_DIR: "", CLAWDBOT_STATE_DIR: "" } }).stateDir).toBe("/home/op/.clawdbot");
+  });
+
+  it("defaults to ~/.clawdbot when neither home directory exists", () => {
+    const paths = resolve();
+    expect(paths.stateDir).toBe("/home/op/.clawdbot");
+    expect(paths.warning).toBeUndefined();
+  });
+
+  it("falls back to ~/.moltbot only when ~/.clawdbot does not exist", () => {
+    expect(resolve({ existing: ["/home/op/.moltbot"] }).stateDir).toBe("/home/op/.moltbot");
+    expect(resolve({ existing: ["/home/op/.clawdbot"] }).stateDir).toBe("/home/op/.clawdbot");
+  });
+
+  it("uses ~/.clawdbot and warns when both exist", () => {
+    const paths = resolve({ existing: ["/home/op/.clawdbot", "/home/op/.moltbot"] });
+    expect(paths.stateDir).toBe("/home/op/.clawdbot");
+    expect(paths.warning).toContain("/home/op/.clawdbot");
+    expect(paths.warning).toContain("/home/op/.moltbot");
+  });
+
+  it("does not warn about the home directories when the state dir is explicit", () => {
+    const paths = resolve({ env: { MOLTBOT_STATE_DIR: "/m" }, existing: ["/home/op/.clawdbot", "/home/op/.moltbot"] });
+    expect(paths.warning).toBeUndefined();
+  });
+
+  it("expands a leading ~ in the flag and in both variables", () => {
+    expect(resolve({ stateDir: "~" }).stateDir).toBe(HOME);
+    expect(resolve({ stateDir: "~/bot" }).stateDir).toBe("/home/op/bot");
+    expect(resolve({ env: { MOLTBOT_STATE_DIR: "~/m" } }).stateDir).toBe("/home/op/m");
+    expect(resolve({ env: { CLAWDBOT_STATE_DIR: "~/c/" } }).stateDir).toBe("/home/op/c");
+    // Only a leading ~ is the home directory.
+    expect(resolve({ stateDir: "a/~/b" }).stateDir).toBe("/srv/work/a/~/b");
+  });
+
+  it("resolves relative paths against the working directory", () => {
+    expect(resolve({ stateDir: "state" }).stateDir).toBe("/srv/work/state");
+    expect(resolve({ env: { MOLTBOT_STATE_DIR: "../s" } }).stateDir).toBe("/srv/s");
+    expect(resolve({ env: { CLAWDBOT_STATE_DIR: "./c" } }).stateDir).toBe("/srv/work/c");
+  });
+});
+
+describe("derived directories", () => {
+  it("credentials, devices and nodes live under the state dir by default", () => {
+    expect(resolve({ stateDir: "/s" })).toEqual({
+      stateDir: "/s",
+      credentialsDir: "/s/credentials",
+      devicesDir: "/s/devices",
+      nodesDir: "/s/nodes",
+    });
+  });
+
+  it("MOLTBOT_OAUTH_DIR beats CLAWDBOT_OAUTH_DIR beats <state>/credentials, with ~ and relative paths", () => {
+    expect(resolve({ stateDir: "/s", env: { MOLTBOT_OAUTH_DIR: "/o1", CLAWDBOT_OAUTH_DIR: "/o2" } }).credentialsDir).toBe("/o1");
+    expect(resolve({ stateDir: "/s", env: { CLAWDBOT_OAUTH_DIR: "/o2" } }).credentialsDir).toBe("/o2");
+    expect(resolve({ stateDir: "/s", env: { MOLTBOT_OAUTH_DIR: "~/oauth" } }).credentialsDir).toBe("/home/op/oauth");
+    expect(resolve({ stateDir: "/s", env: { CLAWDBOT_OAUTH_DIR: "creds" } }).credentialsDir).toBe("/srv/work/creds");
+    expect(resolve({ stateDir: "/s", env: { MOLTBOT_OAUTH_DIR: "" } }).credentialsDir).toBe("/s/credentials");
+  });
+
+  it("names the DM files <channel>-pairing.json and <channel>-allowFrom.json in the credentials dir", () => {
+    const paths = resolve({ stateDir: "/s" });
+    expect(dmPendingFile(paths, resolveChannel("Telegram"))).toBe("/s/credentials/telegram-pairing.json");
+    expect(dmAllowFile(paths, resolveChannel("imsg"))).toBe("/s/credentials/imessage-allowFrom.json");
+    expect(dmAllowFile(paths, resolveChannel("nextcloud-talk"))).toBe("/s/credentials/nextcloud-talk-allowFrom.json");
+  });
+});
+
+describe("fileInside", () => {
+  it("joins a plain file name", () => {
+    expect(fileInside("/s/credentials", "x.json")).toBe(path.join("/s/credentials", "x.json"));
+  });
+
+  it("refuses any name that would leave the directory or name a subpath", () => {
+    for (const bad of ["../x.json", "..", "", ".", "a/b.json", "/etc/passwd", "a/../../x"]) {
+      expect(() => fileInside("/s/credentials", bad), bad).toThrowError(expect.objectContaining({ code: "USAGE" }));
+    }
+  });
+});
