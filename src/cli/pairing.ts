@@ -102,7 +102,8 @@ const requestAction: Action = async (io, command, [channel, senderId]) => {
   const now = ctx.now();
   switch (result.status) {
     case "created":
-      io.out(`${result.message}\n`);
+      // The reply quotes the sender's id: escape it line by line so the layout stays readable.
+      io.out(`${result.message!.split("\n").map(escapeControl).join("\n")}\n`);
       io.err(`Created ${result.channel} request ${result.code} for ${id}. Send the text above to the sender; approve with: moltbot pairing approve ${result.channel} ${result.code}\n`);
       return;
     case "pending":
