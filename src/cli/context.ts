@@ -14,7 +14,11 @@ export function globalOptions(command: Command): GlobalOptions {
 
 /** The store context for a command, saying once on stderr when two state dirs compete. */
 export function storeContextFor(io: CliIO, options: GlobalOptions): StoreContext {
-  const ctx = createStoreContext({ env: io.env, ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}) });
+  const ctx = createStoreContext({
+    env: io.env,
+    ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
+    ...(io.now !== undefined ? { now: io.now } : {}),
+  });
   if (ctx.paths.warning) io.err(`moltbot: ${ctx.paths.warning}\n`);
   return ctx;
 }

@@ -7,7 +7,10 @@ export interface CliIO {
   err: (text: string) => void;
   /** Colour on: stdout is a terminal, NO_COLOR unset, TERM not "dumb". */
   color: boolean;
-  /** Terminal width for tables (stdout columns, else $COLUMNS, else 100). */
+  /**
+   * Terminal width for tables: stdout's columns, else $COLUMNS, else 80 on a terminal and Infinity
+   * on a pipe (a script gets every character; nothing is cut).
+   */
   columns: number;
   /** True when stdin and stdout are terminals, so a y/N prompt can be answered. */
   interactive: boolean;
@@ -15,6 +18,8 @@ export interface CliIO {
   readStdin: () => Promise<string>;
   /** Ask a yes/no question on the terminal; resolves false on anything but y/yes. */
   confirm: (question: string) => Promise<boolean>;
+  /** The clock for store operations and relative times; tests inject one (default: Date.now). */
+  now?: () => number;
 }
 
 export function colors(io: Pick<CliIO, "color">): ChalkInstance {
@@ -35,52 +40,105 @@ export function escapeControl(value: string): string {
   });
 }
 
-/** Shorten to `max` characters with an ellipsis. */
+// Combining marks and zero-width characters take no cell; East Asian wide characters and emoji take two.
+const ZERO_WIDTH = /^(?:\p{Mn}|\p{Me}|[\u200b-\u200f\u2060])$/u;
+const WIDE = /^[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]$/u;
+
+function charWidth(char: string): number {
+  const code = char.codePointAt(0)!;
+  // Variation selectors (U+FE00–FE0F) pick a glyph style; they take no cell of their own.
+  if (ZERO_WIDTH.test(char) || (code >= 0xfe00 && code <= 0xfe0f)) return 0;
+  return WIDE.test(char) ? 2 : 1;
+}
+
+/** Terminal cells `text` occupies (uncoloured text). */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const char of text) width += charWidth(char);
+  return width;
+}
+
+/** Shorten to `max` terminal cells with an ellipsis. */
 export function truncate(value: string, max: number): string {
-  if (value.length <= max) return value;
-  if (max <= 1) return value.slice(0, Math.max(0, max));
-  return `${value.slice(0, max - 1)}…`;
+  if (displayWidth(value) <= max) return value;
+  if (max <= 0) return "";
+  let out = "";
+  let width = 0;
+  for (const char of value) {
+    const w = charWidth(char);
+    if (width + w > max - 1) break;
+    out += char;
+    width += w;
+  }
+  return `${out}…`;
+}
+
+function padEnd(text: string, width: number): string {
+  return text + " ".repeat(Math.max(0, width - displayWidth(text)));
 }
 
 export interface Column {
   header: string;
   /** May be shortened (with "…") when the table is wider than the terminal. */
   shrink?: boolean;
-  /** Styling applied after padding, so colour codes never upset the alignment. */
-  style?: (text: string) => string;
+  /** May be left out, rightmost first, when shrinking is not enough to fit the terminal. */
+  optional?: boolean;
+  /** Styling applied after padding, so colour codes never upset the alignment; `row` is the row's index. */
+  style?: (text: string, row: number) => string;
 }
 
-/**
- * An aligned table that fits `width`: shrinkable columns give up characters, widest first, down
- * to 8. Cells must already be escaped.
- */
-export function renderTable(columns: readonly Column[], rows: readonly (readonly string[])[], width: number, c: ChalkInstance): string {
-  const gap = 2;
+const GAP = 2;
+const MIN_SHRUNK = 8;
+
+/** Column widths that fit `width` if possible: shrink the widest shrinkable column first, down to 8 cells. */
+function fitWidths(columns: readonly Column[], rows: readonly (readonly string[])[], width: number): number[] {
   const widths = columns.map((column, index) =>
-    Math.max(column.header.length, ...rows.map((row) => (row[index] ?? "").length)),
+    Math.max(displayWidth(column.header), ...rows.map((row) => displayWidth(row[index] ?? ""))),
   );
-  const total = () => widths.reduce((sum, w) => sum + w, 0) + gap * (widths.length - 1);
+  const total = () => widths.reduce((sum, w) => sum + w, 0) + GAP * (widths.length - 1);
   while (total() > width) {
     let widest = -1;
     for (let i = 0; i < columns.length; i++) {
-      if (columns[i]!.shrink && widths[i]! > 8 && (widest === -1 || widths[i]! > widths[widest]!)) widest = i;
+      if (columns[i]!.shrink && widths[i]! > MIN_SHRUNK && (widest === -1 || widths[i]! > widths[widest]!)) widest = i;
     }
     if (widest === -1) break;
-    widths[widest] = Math.max(8, widths[widest]! - (total() - width));
+    widths[widest] = Math.max(MIN_SHRUNK, widths[widest]! - (total() - width));
   }
-  const line = (cells: readonly string[], header: boolean) =>
-    cells
-      .map((cell, i) => {
-        const isLast = i === cells.length - 1;
-        const text = truncate(cell, widths[i]!);
-        const padded = isLast ? text : text.padEnd(widths[i]!);
+  return widths;
+}
+
+/**
+ * An aligned table that fits `width` (terminal cells): shrinkable columns give up characters,
+ * widest first, down to 8; if that is not enough, optional columns are left out, rightmost first.
+ * Cells must already be escaped. `width` may be Infinity (output to a pipe: nothing is cut).
+ */
+export function renderTable(columns: readonly Column[], rows: readonly (readonly string[])[], width: number, c: ChalkInstance): string {
+  let shown = columns.map((_, index) => index);
+  let widths = fitWidths(columns, rows, width);
+  const tooWide = () => widths.reduce((sum, w) => sum + w, 0) + GAP * (widths.length - 1) > width;
+  while (tooWide()) {
+    const drop = [...shown].reverse().find((index) => columns[index]!.optional);
+    if (drop === undefined) break;
+    shown = shown.filter((index) => index !== drop);
+    widths = fitWidths(
+      shown.map((index) => columns[index]!),
+      rows.map((row) => shown.map((index) => row[index] ?? "")),
+      width,
+    );
+  }
+  const line = (cells: readonly string[], header: boolean, rowIndex = -1) =>
+    shown
+      .map((columnIndex, i) => {
+        const isLast = i === shown.length - 1;
+        const text = truncate(cells[columnIndex] ?? "", widths[i]!);
+        const padded = isLast ? text : padEnd(text, widths[i]!);
         if (header) return c.bold(padded);
-        const style = columns[i]!.style;
-        return style ? style(padded) : padded;
+        const style = columns[columnIndex]!.style;
+        return style ? style(padded, rowIndex) : padded;
       })
-      .join(" ".repeat(gap))
+      .join(" ".repeat(GAP))
       .trimEnd();
-  return [line(columns.map((column) => column.header), true), ...rows.map((row) => line(row, false))].join("\n");
+  return [line(columns.map((column) => column.header), true), ...rows.map((row, index) => line(row, false, index))].join("\n");
 }
 
 /** "42 min", "1 h 5 min", "2 d 3 h", "12 s". */

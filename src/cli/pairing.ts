@@ -34,24 +34,28 @@ function formatMeta(meta: Record<string, string> | undefined): string {
     .join(" ");
 }
 
+/** Under this much time left, the expiry is highlighted: approve now or the sender must ask again. */
+const EXPIRES_SOON_MS = 5 * 60 * 1000;
+
 function printChannelTable(io: CliIO, listed: ChannelRequests, now: number): void {
   const c = colors(io);
   const channel = resolveChannel(listed.channel);
-  const rows = listed.requests.map((request) => [
+  const expiresAt = listed.requests.map((request) => Date.parse(request.expiresAt));
+  const rows = listed.requests.map((request, index) => [
     request.code,
     escapeControl(request.id),
     formatMeta(request.meta),
     formatAgo(Date.parse(request.createdAt), now),
-    formatIn(Date.parse(request.expiresAt), now).replace(/^in /, ""),
+    formatIn(expiresAt[index]!, now),
   ]);
   io.out(
     `${renderTable(
       [
         { header: "CODE", style: (text) => c.cyan.bold(text) },
         { header: channel.idLabel, shrink: true },
-        { header: "META", shrink: true },
-        { header: "REQUESTED" },
-        { header: "EXPIRES IN" },
+        { header: "META", shrink: true, optional: true },
+        { header: "REQUESTED", optional: true },
+        { header: "EXPIRES", style: (text, row) => (expiresAt[row]! - now < EXPIRES_SOON_MS ? c.yellow(text) : text) },
       ],
       rows,
       io.columns,
@@ -139,7 +143,7 @@ const approveAction: Action = async (io, command, args) => {
   const ctx = storeContextFor(io, options);
   const result = await approveDmCode(ctx, input);
   if (options.json) return printJson(io, result);
-  io.out(`Approved ${result.channel} sender ${escapeControl(result.id)} (code ${result.code}).\n`);
+  io.out(`${colors(io).green("Approved")} ${result.channel} sender ${escapeControl(result.id)} (code ${result.code}).\n`);
   io.err(`Tell the sender: "${result.message}"  Check with: moltbot pairing allowlist ${result.channel}\n`);
 };
 
@@ -150,7 +154,7 @@ const rejectAction: Action = async (io, command, args) => {
   const ctx = storeContextFor(io, options);
   const result = await rejectDmCode(ctx, input);
   if (options.json) return printJson(io, result);
-  io.out(`Rejected ${result.channel} request ${result.code} from ${escapeControl(result.id)}.\n`);
+  io.out(`${colors(io).yellow("Rejected")} ${result.channel} request ${result.code} from ${escapeControl(result.id)}.\n`);
 };
 
 const allowlistAction: Action = async (io, command, [channel]) => {
