@@ -26,6 +26,7 @@ export interface Noun {
  */
 const NOUNS: Noun[] = [
   { name: "pairing", load: async () => (await import("./pairing.js")).registerPairing },
+  { name: "doctor", load: async () => (await import("./doctor.js")).registerDoctor },
 ];
 
 /** The nouns `argv` needs: only the one it names (skipping global options), else all of them. */
@@ -88,7 +89,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   const run: Runner = (action) => async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const positional = args.slice(0, -2) as string[];
-    await action(io, command, positional);
+    const status: unknown = await action(io, command, positional);
+    // An action may return its exit status when it has reported the outcome itself (doctor: 1 = problems left).
+    if (typeof status === "number") exitCode = status;
   };
   try {
     const program = await buildProgram(io, run, argv);
