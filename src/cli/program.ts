@@ -27,6 +27,7 @@ export interface Noun {
 const NOUNS: Noun[] = [
   { name: "pairing", load: async () => (await import("./pairing.js")).registerPairing },
   { name: "doctor", load: async () => (await import("./doctor.js")).registerDoctor },
+  { name: "completion", load: async () => (await import("./completion.js")).registerCompletion, needsAllNouns: true },
 ];
 
 /** The nouns `argv` needs: only the one it names (skipping global options), else all of them. */
