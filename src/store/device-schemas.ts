@@ -6,10 +6,9 @@ import * as z from "zod/mini";
  * optional fields are checked when present so a wrong type is reported, not silently rewritten.
  */
 
-/** Pending device and node requests expire this long after `ts`; exactly 5 minutes old is still live. */
-export const DEVICE_REQUEST_TTL_MS = 5 * 60 * 1000;
-/** Legacy node requests follow the same 5-minute rule as devices. */
-export const NODE_REQUEST_TTL_MS = DEVICE_REQUEST_TTL_MS;
+// One definition each, in the rules that use them; re-exported for store checks (doctor).
+export { DEVICE_REQUEST_TTL_MS } from "../core/device-pairing.js";
+export { NODE_REQUEST_TTL_MS } from "../core/node-pairing.js";
 
 const optionalString = z.optional(z.string());
 const optionalStrings = z.optional(z.array(z.string()));

@@ -1,0 +1,186 @@
+import { MoltbotError } from "../errors.js";
+import {
+  DEVICE_REQUEST_TTL_MS,
+  MAX_NAME_LENGTH,
+  MAX_SHORT_FIELD_LENGTH,
+  own,
+  validateDeviceId,
+  validateLookupId,
+  validateText,
+} from "./device-pairing.js";
+import type { RandomBytes } from "./random.js";
+import { generateToken, generateUuidV4, secretsEqual } from "./tokens.js";
+
+/*
+ * Legacy node pairing (SPEC §4 "Legacy node pairing"), the gateway's older scheme kept for nodes
+ * that still use it: `nodes/pending.json` keyed by requestId, `nodes/paired.json` keyed by nodeId,
+ * one token per node, the same 5-minute expiry as devices. Pure, like device pairing.
+ */
+
+export const NODE_REQUEST_TTL_MS = DEVICE_REQUEST_TTL_MS;
+
+export interface NodePendingRequest {
+  requestId: string;
+  nodeId: string;
+  displayName?: string;
+  platform?: string;
+  version?: string;
+  remoteIp?: string;
+  silent?: boolean;
+  isRepair?: boolean;
+  ts: number;
+  [key: string]: unknown;
+}
+
+export interface PairedNode {
+  nodeId: string;
+  token: string;
+  displayName?: string;
+  platform?: string;
+  version?: string;
+  remoteIp?: string;
+  createdAtMs: number;
+  approvedAtMs: number;
+  lastConnectedAtMs?: number;
+  [key: string]: unknown;
+}
+
+/** A paired node as results show it: without its token. */
+export type PairedNodeView = Omit<PairedNode, "token"> & { nodeId: string; createdAtMs: number; approvedAtMs: number };
+
+export type NodePendingState = Record<string, NodePendingRequest>;
+export type NodePairedState = Record<string, PairedNode>;
+
+export const emptyNodePending = (): NodePendingState => ({});
+export const emptyNodePaired = (): NodePairedState => ({});
+
+export function isNodeRequestLive(request: { ts: number }, now: number): boolean {
+  return Number.isFinite(request.ts) && now <= request.ts + NODE_REQUEST_TTL_MS;
+}
+
+/** Live requests, newest first. */
+export function liveNodeRequests(pending: NodePendingState, now: number): NodePendingRequest[] {
+  return Object.values(pending)
+    .filter((request) => isNodeRequestLive(request, now))
+    .sort((a, b) => b.ts - a.ts || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0));
+}
+
+const keyed = (requests: readonly NodePendingRequest[]): NodePendingState =>
+  Object.fromEntries(requests.map((request) => [request.requestId, request]));
+
+export function viewPairedNode(node: PairedNode): PairedNodeView {
+  const view: Partial<PairedNode> = { ...node };
+  delete view.token;
+  return view as PairedNodeView;
+}
+
+export interface NodeRequestInput {
+  nodeId: string;
+  displayName?: string;
+  platform?: string;
+  version?: string;
+  remoteIp?: string;
+  silent?: boolean;
+}
+
+/** A node asks to join; the same node asking again while its request is live gets it back. */
+export function requestNodePairing(
+  state: { pending: NodePendingState; paired: NodePairedState },
+  input: NodeRequestInput,
+  now: number,
+  random: RandomBytes,
+): { pending?: NodePendingState; result: { created: boolean; request: NodePendingRequest } } {
+  const nodeId = validateDeviceId(input.nodeId, "node id");
+  const fields: Partial<NodePendingRequest> = {};
+  const limits = { displayName: MAX_NAME_LENGTH, platform: MAX_SHORT_FIELD_LENGTH, version: MAX_SHORT_FIELD_LENGTH, remoteIp: MAX_SHORT_FIELD_LENGTH };
+  for (const [key, max] of Object.entries(limits) as [keyof typeof limits, number][]) {
+    const value = input[key];
+    if (value !== undefined && value.trim() !== "") fields[key] = validateText(value, key, max);
+  }
+  if (input.silent !== undefined) fields.silent = input.silent;
+
+  const all = Object.values(state.pending);
+  const live = liveNodeRequests(state.pending, now);
+  const existing = live.find((request) => request.nodeId === nodeId);
+  if (existing) {
+    return { ...(live.length !== all.length ? { pending: keyed(live) } : {}), result: { created: false, request: existing } };
+  }
+  const requestIds = new Set(all.map((request) => request.requestId));
+  let requestId = generateUuidV4(random);
+  while (requestIds.has(requestId)) requestId = generateUuidV4(random);
+  const request: NodePendingRequest = {
+    requestId,
+    nodeId,
+    ...fields,
+    isRepair: own(state.paired, nodeId) !== undefined,
+    ts: now,
+  };
+  return { pending: keyed([...live, request]), result: { created: true, request } };
+}
+
+function findNodeRequest(pending: NodePendingState, id: string, now: number): NodePendingRequest {
+  const wanted = validateLookupId(id, "request id");
+  const request = liveNodeRequests(pending, now).find(
+    (candidate) => candidate.requestId === wanted || candidate.requestId === wanted.toLowerCase(),
+  );
+  if (!request) {
+    throw new MoltbotError(
+      "NOT_FOUND",
+      `No pending node request "${wanted}" (unknown, or expired: requests last 5 minutes). Run "moltbot nodes pending" to see pending requests.`,
+    );
+  }
+  return request;
+}
+
+const without = (pending: NodePendingState, requestId: string, now: number): NodePendingState =>
+  keyed(liveNodeRequests(pending, now).filter((request) => request.requestId !== requestId));
+
+/**
+ * Approve a node: it joins `paired.json` with a fresh token (the gateway hands it to the node;
+ * the result never carries it). `createdAtMs` and unknown fields of an earlier pairing are kept.
+ */
+export function approveNodeRequest(
+  state: { pending: NodePendingState; paired: NodePairedState },
+  input: { requestId: string },
+  now: number,
+  random: RandomBytes,
+): { pending: NodePendingState; paired: NodePairedState; result: { requestId: string; node: PairedNodeView } } {
+  const request = findNodeRequest(state.pending, input.requestId, now);
+  const existing = own(state.paired, request.nodeId);
+  const node: PairedNode = {
+    ...existing,
+    nodeId: request.nodeId,
+    token: generateToken(random),
+    createdAtMs: existing?.createdAtMs ?? now,
+    approvedAtMs: now,
+  };
+  for (const key of ["displayName", "platform", "version", "remoteIp"] as const) {
+    const value = request[key];
+    if (typeof value === "string") node[key] = value;
+  }
+  return {
+    pending: without(state.pending, request.requestId, now),
+    paired: { ...state.paired, [node.nodeId]: node },
+    result: { requestId: request.requestId, node: viewPairedNode(node) },
+  };
+}
+
+export function rejectNodeRequest(
+  pending: NodePendingState,
+  input: { requestId: string },
+  now: number,
+): { pending: NodePendingState; result: { requestId: string; nodeId: string } } {
+  const request = findNodeRequest(pending, input.requestId, now);
+  return { pending: without(pending, request.requestId, now), result: { requestId: request.requestId, nodeId: request.nodeId } };
+}
+
+/** Constant-time check of a node's token; success records `lastConnectedAtMs`. */
+export function verifyNodeToken(
+  paired: NodePairedState,
+  input: { nodeId: string; token: string },
+  now: number,
+): { paired?: NodePairedState; result: { ok: boolean } } {
+  const node = own(paired, input.nodeId.trim());
+  if (!node || !secretsEqual(node.token, input.token)) return { result: { ok: false } };
+  return { paired: { ...paired, [node.nodeId]: { ...node, lastConnectedAtMs: now } }, result: { ok: true } };
+}
