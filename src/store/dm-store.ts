@@ -105,10 +105,20 @@ export async function requestDmPairing(ctx: StoreContext, input: DmRequestInput)
   });
 }
 
+/**
+ * Without a pending file there is no request to find: fail as the core would, before the lock
+ * creates the state directory (a mistyped --state-dir must not leave an empty store behind).
+ */
+function failIfNoPendingFile(ctx: StoreContext, channel: ChannelInfo, code: string): void {
+  const file = pendingStoreFile(ctx, channel);
+  if (!fs.existsSync(file.path)) rejectCode(readStoreFile(file), { channel, code }, ctx.now());
+}
+
 /** Approve a code: allowlist written first, then the request removed (SPEC §3 "Approve"). */
 export async function approveDmCode(ctx: StoreContext, input: { channel: ChannelRef; code: string }): Promise<ApproveResult> {
   const channel = channelOf(input.channel);
   const code = normalizeCode(input.code);
+  failIfNoPendingFile(ctx, channel, code);
   return updateStore(
     [pendingStoreFile(ctx, channel), allowStoreFile(ctx, channel)] as const,
     ([pending, allow]) => {
@@ -122,6 +132,7 @@ export async function approveDmCode(ctx: StoreContext, input: { channel: Channel
 export async function rejectDmCode(ctx: StoreContext, input: { channel: ChannelRef; code: string }): Promise<RejectResult> {
   const channel = channelOf(input.channel);
   const code = normalizeCode(input.code);
+  failIfNoPendingFile(ctx, channel, code);
   return updateStore([pendingStoreFile(ctx, channel)] as const, ([pending]) => {
     const outcome = rejectCode(pending, { channel, code }, ctx.now());
     return { states: [outcome.pending], result: outcome.result };

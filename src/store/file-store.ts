@@ -67,7 +67,9 @@ export function parseStoreText<T>(file: StoreFile<T>, text: string): T {
 export function readStoreFile<T>(file: StoreFile<T>): T {
   let fd: number;
   try {
-    fd = fs.openSync(file.path, "r");
+    // O_NONBLOCK: a FIFO in place of a store file would otherwise block the open forever; with it
+    // the open returns and the regular-file check below reports it. No effect on regular files.
+    fd = fs.openSync(file.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return file.empty();
     throw storeIoError(error, file.path, "reading");

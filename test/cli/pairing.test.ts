@@ -321,10 +321,10 @@ describe("pairing approve and reject", () => {
 });
 
 describe("pairing list", () => {
-  it("on a fresh machine prints an empty result and leaves the disk untouched", async () => {
+  it("on a fresh machine: empty results, approve/reject find nothing, and the disk is left untouched", async () => {
     const root = tempDir();
     const stateDir = path.join(root, "state");
-    const [human, humanOne, json, jsonOne, allow, allowJson, revoke] = await Promise.all([
+    const [human, humanOne, json, jsonOne, allow, allowJson, revoke, approve, reject] = await Promise.all([
       runMoltbot(["pairing", "list"], { stateDir }),
       runMoltbot(["pairing", "list", "telegram"], { stateDir }),
       runJson(["pairing", "list"], { stateDir }),
@@ -332,6 +332,8 @@ describe("pairing list", () => {
       runMoltbot(["pairing", "allowlist", "telegram"], { stateDir }),
       runJson(["pairing", "allowlist", "telegram"], { stateDir }),
       runJson(["pairing", "revoke", "telegram", "tg:1"], { stateDir }),
+      runJson(["pairing", "approve", "telegram", "ABCD2345"], { stateDir }),
+      runMoltbot(["pairing", "reject", "telegram", "ABCD2345"], { stateDir }),
     ]);
     expect(human).toMatchObject({ code: 0, stdout: "" });
     expect(human.stderr).toContain("No pending pairing requests");
@@ -342,6 +344,8 @@ describe("pairing list", () => {
     expect(allow.stderr).toContain("No approved telegram senders");
     expect(allowJson.json).toEqual({ channel: "telegram", allowFrom: [] });
     expect(revoke.json).toEqual({ channel: "telegram", id: "1", removed: false });
+    expectJsonError(approve, 1, "NOT_FOUND");
+    expectHumanError(reject, 1, "No pending telegram request with code ABCD2345");
     expect(listTree(root)).toEqual([]);
   });
 

@@ -176,6 +176,14 @@ describe("reads create nothing", () => {
     expect(listTree(root)).toEqual([]);
   });
 
+  it("approve and reject of a code on a fresh machine fail NOT_FOUND without creating the state dir", async () => {
+    const root = tempDir();
+    const ctx = context(path.join(root, "state"));
+    expect((await errorOf(approveDmCode(ctx, { channel: "telegram", code: "ABCD2345" }))).code).toBe("NOT_FOUND");
+    expect((await errorOf(rejectDmCode(ctx, { channel: "telegram", code: "ABCD2345" }))).code).toBe("NOT_FOUND");
+    expect(listTree(root)).toEqual([]);
+  });
+
   it("list and allowlist leave an existing store byte-for-byte unchanged (no lock, no cleanup)", async () => {
     const stateDir = tempStateDir();
     const ctx = context(stateDir);

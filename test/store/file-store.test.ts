@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -87,6 +88,14 @@ describe("readStoreFile", () => {
     const file = path.join(tempDir(), "telegram-allowFrom.json");
     fs.mkdirSync(file);
     const error = errorOf(() => readStoreFile(allowFile(file)));
+    expect(error.code).toBe("STORE_CORRUPT");
+    expect(error.message).toContain("not a regular file");
+  });
+
+  it("refuses a FIFO in place of the file at once instead of blocking on it", () => {
+    const file = path.join(tempDir(), "telegram-pairing.json");
+    expect(spawnSync("mkfifo", [file]).status).toBe(0);
+    const error = errorOf(() => readStoreFile(pendingFile(file)));
     expect(error.code).toBe("STORE_CORRUPT");
     expect(error.message).toContain("not a regular file");
   });
