@@ -64,6 +64,14 @@ function printChannelTable(io: CliIO, listed: ChannelRequests, now: number): voi
   );
 }
 
+/** The next command after a listing: the exact one when a single request waits. */
+function approveHint(channels: readonly ChannelRequests[]): string {
+  const requests = channels.flatMap((listed) => listed.requests.map((request) => ({ channel: listed.channel, code: request.code })));
+  if (requests.length === 1) return `Approve it with: moltbot pairing approve ${requests[0]!.channel} ${requests[0]!.code}\n`;
+  const channel = channels.length === 1 ? channels[0]!.channel : "<channel>";
+  return `Approve one with: moltbot pairing approve ${channel} <CODE>\n`;
+}
+
 const listAction: Action = async (io, command, [channelArg]) => {
   const options = globalOptions(command);
   const ctx = storeContextFor(io, options);
@@ -76,7 +84,7 @@ const listAction: Action = async (io, command, [channelArg]) => {
       return;
     }
     printChannelTable(io, listed, now);
-    io.err(`Approve one with: moltbot pairing approve ${listed.channel} <CODE>\n`);
+    io.err(approveHint([listed]));
     return;
   }
   const all = listAllDmRequests(ctx);
@@ -89,7 +97,7 @@ const listAction: Action = async (io, command, [channelArg]) => {
     io.out(`${index > 0 ? "\n" : ""}${colors(io).bold(listed.channel)} (${listed.requests.length} pending)\n`);
     printChannelTable(io, listed, now);
   });
-  io.err("Approve one with: moltbot pairing approve <channel> <CODE>\n");
+  io.err(approveHint(all.channels));
 };
 
 const requestAction: Action = async (io, command, [channel, senderId]) => {

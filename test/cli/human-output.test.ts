@@ -194,6 +194,17 @@ describe("next-command hints", () => {
     expect(again.stderr).toMatch(/^Approve with: moltbot pairing approve telegram [A-Z2-9]{8}\n$/);
   });
 
+  it("after a listing with one request: the exact approve command", async () => {
+    const stateDir = tempStateDir();
+    const time = clock();
+    const created = await runInProcess(["pairing", "request", "signal", "+15551234567", "--json"], { stateDir, now: time.now });
+    const { code } = JSON.parse(created.stdout) as { code: string };
+    for (const argv of [["pairing", "list", "signal"], ["pairing", "list"]]) {
+      const run = await runInProcess(argv, { stateDir, now: time.now });
+      expect(run.stderr).toBe(`Approve it with: moltbot pairing approve signal ${code}\n`);
+    }
+  });
+
   it("after approve: what to tell the sender and how to check the allowlist", async () => {
     const stateDir = tempStateDir();
     const time = clock();
