@@ -102,8 +102,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.exitCode === 0) {
         return 0;
       }
-      if (error.code === "commander.help" || error.code === "commander.executeSubCommandAsync") return error.exitCode;
-      exitCode = reportError(io, new MoltbotError("USAGE", usageMessage(error, argv)), json);
+      if (error.code === "commander.executeSubCommandAsync") return error.exitCode;
+      // `moltbot pairing` without a verb: commander's help-on-error is muted, so say what is missing (exit 2).
+      const reported = error.code === "commander.help" ? new CommanderError(2, error.code, "missing command") : error;
+      exitCode = reportError(io, new MoltbotError("USAGE", usageMessage(reported, argv)), json);
     } else {
       exitCode = reportError(io, error, json);
     }

@@ -130,6 +130,15 @@ describe("moltbot --version and --help", () => {
   });
 });
 
+describe("pairing without a command", () => {
+  it("is a usage error (exit 2) that points at the noun's help, human and --json", async () => {
+    const stateDir = tempStateDir();
+    const [human, json] = await Promise.all([runMoltbot(["pairing"], { stateDir }), runJson(["pairing"], { stateDir })]);
+    expectHumanError(human, 2, 'Run "moltbot pairing --help" for usage.');
+    expectJsonError(json, 2, "USAGE");
+  });
+});
+
 describe("pairing request", () => {
   it("a new sender: prints exactly the reply to send on stdout and how to approve on stderr", async () => {
     const stateDir = tempStateDir();
