@@ -16,7 +16,9 @@ function printHuman(io: CliIO, report: DoctorReport, fix: boolean, stateDir: str
   const problems = report.findings.filter((finding) => finding.severity !== "info");
   const fixed = problems.filter((finding) => finding.fixed).length;
   const where = escapeControl(stateDir);
-  if (problems.length === 0) {
+  if (report.checked === 0 && problems.length === 0) {
+    io.err(`No store under ${where} yet: nothing to check.\n`);
+  } else if (problems.length === 0) {
     io.err(`No problems found (${report.checked} store files and directories checked under ${where}).\n`);
   } else if (report.ok) {
     io.err(`Fixed ${plural(fixed, "problem")}; the store under ${where} is healthy.\n`);
