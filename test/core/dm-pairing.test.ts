@@ -394,6 +394,13 @@ describe("approve", () => {
     expect(expired).toEqual(expect.objectContaining({ code: "NOT_FOUND", message: unknown.message.replace("WXYZ2345", "ABCD2345") }));
   });
 
+  it("refuses to allowlist a stored request whose id normalises to * or nothing", () => {
+    for (const id of ["*", "tg: *", "telegram:"]) {
+      const current = { pending: pendingOf(req(id, "ABCD2345", T0)), allow: allowOf("111") };
+      expect(errorOf(() => approveCode(current, { channel: telegram, code: "ABCD2345" }, T0)).code, id).toBe("USAGE");
+    }
+  });
+
   it("a malformed code is a usage error, not a missing request", () => {
     expect(errorOf(() => approveCode(state(), { channel: telegram, code: "ABC" }, T0)).code).toBe("INVALID_CODE");
   });

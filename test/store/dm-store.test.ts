@@ -285,6 +285,16 @@ describe("approve on disk", () => {
     expect(fs.readFileSync(file, "utf8")).toBe("[]");
   });
 
+  it("tightens a loose existing allowlist to 0600 when it rewrites it", async () => {
+    const stateDir = tempStateDir();
+    const { ctx, code } = await withRequest(stateDir, "888");
+    const file = path.join(stateDir, "credentials", "telegram-allowFrom.json");
+    fs.writeFileSync(file, JSON.stringify({ version: 1, allowFrom: [] }), { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    await approveDmCode(ctx, { channel: "telegram", code });
+    expect(fileMode(file)).toBe(0o600);
+  });
+
   it("keeps unknown allowlist fields and existing entries", async () => {
     const stateDir = tempStateDir();
     const { ctx, code } = await withRequest(stateDir, "888");
