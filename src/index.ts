@@ -53,3 +53,4 @@ export {
   type ChannelRequests,
   type DmRequestInput,
 } from "./store/dm-store.js";
+export { runDoctor, type DoctorFinding, type DoctorReport } from "./store/doctor.js";

@@ -15,21 +15,17 @@ import {
   type LivenessRules,
   type StoreKind,
 } from "../core/doctor.js";
+import { isDeviceRequestLive } from "../core/device-pairing.js";
 import { isRequestLive, parseMaxPending } from "../core/dm-pairing.js";
+import { isNodeRequestLive } from "../core/node-pairing.js";
 import { isMoltbotError } from "../errors.js";
 import type { StoreContext } from "./context.js";
-import {
-  DEVICE_REQUEST_TTL_MS,
-  NODE_REQUEST_TTL_MS,
-  devicePairedFileSchema,
-  devicePendingFileSchema,
-  nodePairedFileSchema,
-  nodePendingFileSchema,
-} from "./device-schemas.js";
+import { devicePairedStoreFile, devicePendingStoreFile } from "./device-store.js";
 import { allowStoreFile, pendingStoreFile } from "./dm-store.js";
+import { nodePairedStoreFile, nodePendingStoreFile } from "./node-store.js";
 import { MAX_STORE_FILE_BYTES, type StoreFile } from "./file-store.js";
 import { LOCK_STALE_MS, acquireLock, lockTimeoutMs, updateStore } from "./locked-update.js";
-import { allowFileSchema, describeSchemaProblem, pendingFileSchema, type Schema } from "./schemas.js";
+import { describeSchemaProblem, type Schema } from "./schemas.js";
 
 export interface DoctorFinding {
   file: string;
@@ -45,39 +41,41 @@ export interface DoctorReport {
   checked: number;
 }
 
+/** A store file as every command sees it (path, label, schema, what "absent" means), with its rules. */
 interface KnownFile {
   path: string;
   kind: StoreKind;
   channel?: string;
   label: string;
   schema: Schema<unknown>;
+  store: StoreFile<unknown>;
 }
 
-const LIVENESS: LivenessRules = {
-  dmRequest: isRequestLive,
-  // SPEC §4: a request exactly 5 minutes old is still live.
-  deviceRequest: (entry, now) => now - entry.ts <= DEVICE_REQUEST_TTL_MS,
-  nodeRequest: (entry, now) => now - entry.ts <= NODE_REQUEST_TTL_MS,
-};
+// The same expiry rules every command applies: doctor never has its own idea of "expired".
+const LIVENESS: LivenessRules = { dmRequest: isRequestLive, deviceRequest: isDeviceRequestLive, nodeRequest: isNodeRequestLive };
 
 /** Every store file doctor knows, whether or not it exists. */
 function knownFiles(ctx: StoreContext): KnownFile[] {
-  const files: KnownFile[] = [];
+  const stores: [StoreFile<unknown>, StoreKind, string?][] = [];
   for (const name of CHANNEL_NAMES) {
     const channel = resolveChannel(name);
-    const pending = pendingStoreFile(ctx, channel);
-    const allow = allowStoreFile(ctx, channel);
-    files.push({ path: pending.path, kind: "dm-pending", channel: name, label: pending.label, schema: pendingFileSchema as Schema<unknown> });
-    files.push({ path: allow.path, kind: "dm-allow", channel: name, label: allow.label, schema: allowFileSchema as Schema<unknown> });
+    stores.push([pendingStoreFile(ctx, channel) as StoreFile<unknown>, "dm-pending", name]);
+    stores.push([allowStoreFile(ctx, channel) as StoreFile<unknown>, "dm-allow", name]);
   }
-  const { devicesDir, nodesDir } = ctx.paths;
-  files.push(
-    { path: path.join(devicesDir, "pending.json"), kind: "device-pending", label: "device pairing requests", schema: devicePendingFileSchema as Schema<unknown> },
-    { path: path.join(devicesDir, "paired.json"), kind: "device-paired", label: "paired devices", schema: devicePairedFileSchema as Schema<unknown> },
-    { path: path.join(nodesDir, "pending.json"), kind: "node-pending", label: "node pairing requests", schema: nodePendingFileSchema as Schema<unknown> },
-    { path: path.join(nodesDir, "paired.json"), kind: "node-paired", label: "paired nodes", schema: nodePairedFileSchema as Schema<unknown> },
+  stores.push(
+    [devicePendingStoreFile(ctx) as StoreFile<unknown>, "device-pending"],
+    [devicePairedStoreFile(ctx) as StoreFile<unknown>, "device-paired"],
+    [nodePendingStoreFile(ctx) as StoreFile<unknown>, "node-pending"],
+    [nodePairedStoreFile(ctx) as StoreFile<unknown>, "node-paired"],
   );
-  return files;
+  return stores.map(([store, kind, channel]) => ({
+    path: store.path,
+    kind,
+    ...(channel !== undefined ? { channel } : {}),
+    label: store.label,
+    schema: store.schema,
+    store,
+  }));
 }
 
 const errnoOf = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
@@ -214,7 +212,7 @@ export function gatherFacts(ctx: StoreContext): DoctorFacts {
 function storeFileFor(ctx: StoreContext, file: string, kind: StoreKind): StoreFile<unknown> {
   const known = knownFiles(ctx).find((candidate) => candidate.path === file && candidate.kind === kind);
   if (!known) throw new Error(`not a store file: ${file}`);
-  return { path: known.path, label: known.label, schema: known.schema, empty: () => ({}) };
+  return known.store;
 }
 
 /** Move a file nothing can read out of the way, bytes intact, under its lock so no writer is mid-way. */
