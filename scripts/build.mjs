@@ -3,7 +3,9 @@
 // Outputs are written to a temp name and renamed, so a test running the CLI meanwhile never
 // loads half a file.
 import { build } from "esbuild";
-import { execFileSync } from "node:child_process";
+import { Buffer } from "node:buffer";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
@@ -21,8 +23,45 @@ const common = {
   write: false,
 };
 
-const results = await Promise.all([
-  build({ ...common, entryPoints: ["src/cli/entry.ts"], format: "cjs", outfile: "dist/cli.cjs" }),
+/*
+ * Start-up trims for the CLI bundle, each measured with `npm run bench` (README "Performance"):
+ * - commander requires node:child_process at load time, only to spawn executable subcommands, which
+ *   we never use; loading it drags in net, dgram and streams (~5 ms). It is loaded on first use instead.
+ * - chalk's colour detection (#supports-color) loads node:os and node:tty at import time. We always
+ *   pass the level ourselves (`new Chalk({ level })` in cli/output.ts), so the detection is replaced by
+ *   "no colour": the default `chalk` instance is colourless, never wrong on a pipe.
+ * - graceful-fs (pulled in by proper-lockfile) patches and queues fs calls to survive EMFILE; a command
+ *   opens a handful of files and locked-update passes its own fs anyway, so node:fs stands in for it.
+ * - `await import("node:…")` of a built-in becomes a bundled, lazily evaluated require(), so the bundle
+ *   holds no real import(), which the launcher's cached compile (bin/moltbot.js) could not serve.
+ */
+const BUILTIN = /^(node:)?(assert|child_process|crypto|events|fs|os|path|process|readline|stream|tty|util|worker_threads)$/;
+const startupTrims = {
+  name: "startup-trims",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: "child_process", namespace: "lazy-builtin" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
+      contents: `let m;module.exports=new Proxy({},{get:(_,k)=>(m??=require("node:${args.path}"))[k]});`,
+      loader: "js",
+    }));
+    b.onResolve({ filter: BUILTIN }, (args) =>
+      args.kind === "dynamic-import" ? { path: args.path.replace(/^node:/, ""), namespace: "builtin-shim" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "builtin-shim" }, (args) => ({ contents: `module.exports=require("node:${args.path}");`, loader: "js" }));
+    b.onResolve({ filter: /^#supports-color$/ }, () => ({ path: "supports-color", namespace: "no-color-detection" }));
+    b.onLoad({ filter: /.*/, namespace: "no-color-detection" }, () => ({
+      contents: "export default { stdout: false, stderr: false };",
+      loader: "js",
+    }));
+    b.onResolve({ filter: /^graceful-fs$/ }, () => ({ path: "graceful-fs", namespace: "plain-fs" }));
+    b.onLoad({ filter: /.*/, namespace: "plain-fs" }, () => ({ contents: 'module.exports=require("node:fs");', loader: "js" }));
+  },
+};
+
+const [cli, lib] = await Promise.all([
+  build({ ...common, entryPoints: ["src/cli/entry.ts"], format: "cjs", outfile: "dist/cli.cjs", plugins: [startupTrims] }),
   build({
     ...common,
     entryPoints: ["src/index.ts"],
@@ -32,12 +71,29 @@ const results = await Promise.all([
     banner: { js: "import{createRequire as __moltbotRequire}from'node:module';const require=__moltbotRequire(import.meta.url);" },
   }),
 ]);
-for (const file of results.flatMap((result) => result.outputFiles)) {
-  mkdirSync(path.dirname(file.path), { recursive: true });
-  const temp = `${file.path}.${process.pid}.tmp`;
-  writeFileSync(temp, file.contents);
-  renameSync(temp, file.path);
+
+function writeAtomically(file, contents) {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, contents);
+  renameSync(temp, file);
 }
+
+// The CLI ends with its build id, which its code cache must carry too (bin/moltbot.js checks both).
+const cliFile = cli.outputFiles[0];
+const cliCode = Buffer.from(cliFile.contents).toString("utf8");
+if (/\bimport\(/.test(cliCode)) throw new Error("dist/cli.cjs contains a dynamic import(); bundle it (see startupTrims)");
+const buildId = createHash("sha256").update(cliCode).digest("hex").slice(0, 16);
+writeAtomically(cliFile.path, `${cliCode}//moltbot-build:${buildId}\n`);
+for (const file of lib.outputFiles) writeAtomically(file.path, file.contents);
+
+// V8's compiled code for the CLI, made by running a few commands, so start-up skips compiling the
+// bundle (see bin/moltbot.js). Best effort: without it the CLI works the same, only slower to start.
+const cacheRun = spawnSync(process.execPath, [path.join(root, "scripts", "code-cache.mjs")], { stdio: ["ignore", "ignore", "pipe"], timeout: 60_000 });
+if (cacheRun.status !== 0) {
+  console.warn(`build: no code cache for dist/cli.cjs (${String(cacheRun.stderr).trim() || cacheRun.signal}); the CLI starts slower.`);
+}
+
 execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", path.join(root, "tsconfig.build.json")], {
   stdio: "inherit",
 });

@@ -1,4 +1,3 @@
-// The built CLI's entry point (dist/cli.cjs); bin/moltbot.js only loads this file.
-import { main } from "./main.js";
-
-void main();
+// The built CLI's entry point (dist/cli.cjs). bin/moltbot.js loads this file and calls main();
+// scripts/code-cache.mjs calls it too, to compile the commands it caches.
+export { main } from "./main.js";

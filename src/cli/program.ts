@@ -26,6 +26,8 @@ export interface Noun {
  */
 const NOUNS: Noun[] = [
   { name: "pairing", load: async () => (await import("./pairing.js")).registerPairing },
+  { name: "devices", load: async () => (await import("./devices.js")).registerDevices },
+  { name: "nodes", load: async () => (await import("./nodes.js")).registerNodes },
   { name: "doctor", load: async () => (await import("./doctor.js")).registerDoctor },
   { name: "completion", load: async () => (await import("./completion.js")).registerCompletion, needsAllNouns: true },
 ];
@@ -59,7 +61,13 @@ export async function buildProgram(io: CliIO, run: Runner, argv?: readonly strin
     .version(VERSION, "-V, --version", "print the version")
     .option("--json", "print one JSON document on stdout (errors too)")
     .option("--state-dir <dir>", "state directory (default: $MOLTBOT_STATE_DIR, $CLAWDBOT_STATE_DIR, ~/.clawdbot)")
-    .configureHelp({ showGlobalOptions: true, helpWidth: Math.min(io.columns, 100) })
+    .configureHelp({
+      showGlobalOptions: true,
+      // A getter: commander reads it only when it shows help, so other commands never ask the terminal.
+      get helpWidth() {
+        return Math.min(io.columns, 100);
+      },
+    })
     .configureOutput({
       writeOut: (text) => io.out(text),
       // Commander's own error lines are replaced by ours (one line, with a hint, or JSON).

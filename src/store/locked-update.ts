@@ -27,12 +27,14 @@ export function lockTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(value) && value >= 0 ? value : DEFAULT_LOCK_TIMEOUT_MS;
 }
 
-// The lock directory is created 0700 like every other directory of the store.
-const lockFs = {
-  ...fs,
-  mkdir: (dir: string, callback: (error: NodeJS.ErrnoException | null) => void) =>
-    fs.mkdir(dir, { mode: 0o700 }, callback),
-};
+// The lock directory is created 0700 like every other directory of the store. node:fs is the
+// prototype rather than spread: a spread evaluates fs's lazy getters (fs.promises, streams), which
+// would load those modules on every start-up, read-only commands included.
+const lockFs: typeof fs = Object.create(fs, {
+  mkdir: {
+    value: (dir: string, callback: (error: NodeJS.ErrnoException | null) => void) => fs.mkdir(dir, { mode: 0o700 }, callback),
+  },
+});
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -1,0 +1,371 @@
+// `npm run bench` (builds first): how fast the built CLI starts and scales, as whole processes.
+//
+// Every figure is a ratio of two commands measured side by side in the same run, interleaved
+// (A B, B A, A B, …) so that whatever else the shared machine is doing hits both sides equally;
+// the table shows the median of each side, their ratio and the target. It is a benchmark, not a
+// test: it exits 0 even when a target is missed, and prints FAIL on that line.
+//
+//   node bench/bench.mjs [figure…] [--runs N]    figures: list approve devices allowlist concurrent memory
+//
+// Method: wall time of spawnSync(node …) with NODE_EXTRA_CA_CERTS (and NODE_OPTIONS) removed from
+// both sides; peak RSS from GNU time's %M (the child's ru_maxrss), or, without /usr/bin/time, from
+// a preload that reports process.resourceUsage().maxRSS at exit (loaded on both sides alike).
+// Fixtures are written straight in the gateway's file shapes (SPEC §3, §4) and fsynced before
+// timing, so no command pays for flushing the bench's own writes.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const BIN = path.join(ROOT, "bin", "moltbot.js");
+const NODE = process.execPath;
+const FIGURES = ["list", "approve", "devices", "allowlist", "concurrent", "memory"];
+
+const cli = process.argv.slice(2);
+const runsAt = cli.indexOf("--runs");
+const runsOverride = runsAt === -1 ? undefined : Number(cli[runsAt + 1]);
+const selected = cli.filter((arg, i) => !arg.startsWith("--") && (runsAt === -1 || i !== runsAt + 1));
+for (const name of selected) {
+  if (!FIGURES.includes(name)) {
+    console.error(`bench: unknown figure "${name}"; choose from ${FIGURES.join(", ")}.`);
+    process.exit(2);
+  }
+}
+const wanted = (name) => selected.length === 0 || selected.includes(name);
+const runs = (count) => runsOverride ?? count;
+
+if (!fs.existsSync(path.join(ROOT, "dist", "cli.cjs"))) {
+  console.error('bench: dist/cli.cjs is missing; run "npm run bench" (it builds first).');
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment and fixtures
+
+const WORK = fs.mkdtempSync(path.join(os.tmpdir(), "moltbot-bench-"));
+process.on("exit", () => fs.rmSync(WORK, { recursive: true, force: true }));
+
+/** The same clean environment for both sides of every comparison. */
+function benchEnv(stateDir) {
+  const env = { ...process.env, NO_COLOR: "1" };
+  for (const key of Object.keys(env)) {
+    if (/^(MOLTBOT_|CLAWDBOT_)/.test(key)) delete env[key];
+  }
+  for (const key of ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS", "FORCE_COLOR"]) delete env[key];
+  if (stateDir !== undefined) env.MOLTBOT_STATE_DIR = stateDir;
+  return env;
+}
+
+/** Write a store file as the gateway does (2-space JSON, newline, 0600) and make it durable. */
+function writeStore(file, value) {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const fd = fs.openSync(file, "w", 0o600);
+  try {
+    fs.writeSync(fd, `${JSON.stringify(value, null, 2)}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const dirFd = fs.openSync(path.dirname(file), "r");
+  fs.fsyncSync(dirFd);
+  fs.closeSync(dirFd);
+}
+
+function stateDir(name) {
+  const dir = path.join(WORK, name);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+const CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+let codeCounter = 0;
+function nextCode() {
+  let n = codeCounter++;
+  let code = "";
+  for (let i = 0; i < 8; i++) {
+    code += CODE_ALPHABET[n % 32];
+    n = Math.floor(n / 32);
+  }
+  return code;
+}
+
+/** `<credentials>/telegram-pairing.json` with `count` live requests; returns their codes. */
+function writePending(dir, count) {
+  const at = new Date().toISOString();
+  const requests = [];
+  for (let i = 0; i < count; i++) {
+    requests.push({ id: String(700000000 + i), code: nextCode(), createdAt: at, lastSeenAt: at, meta: { username: `user${i}` } });
+  }
+  writeStore(path.join(dir, "credentials", "telegram-pairing.json"), { version: 1, requests });
+  return requests.map((request) => request.code);
+}
+
+function writeAllowlist(dir, count) {
+  const allowFrom = [];
+  for (let i = 0; i < count; i++) allowFrom.push(String(1_000_000_000 + i * 7));
+  writeStore(path.join(dir, "credentials", "telegram-allowFrom.json"), { version: 1, allowFrom });
+}
+
+const b64url = (bytes) => randomBytes(bytes).toString("base64url");
+
+/** `<state>/devices/paired.json` with `count` devices, each with one token, as the gateway writes them. */
+function writePairedDevices(dir, count) {
+  const paired = {};
+  const base = Date.now() - 86_400_000;
+  for (let i = 0; i < count; i++) {
+    const deviceId = randomBytes(32).toString("hex");
+    const role = i % 3 === 0 ? "operator" : "node";
+    const scopes = role === "operator" ? ["operator.admin", "operator.read"] : [];
+    paired[deviceId] = {
+      deviceId,
+      publicKey: b64url(32),
+      displayName: `Device ${i}`,
+      platform: ["ios", "android", "macos", "linux"][i % 4],
+      clientId: "moltbot-companion",
+      clientMode: role === "operator" ? "cli" : "node",
+      role,
+      roles: [role],
+      scopes,
+      remoteIp: `10.0.${(i >> 8) & 255}.${i & 255}`,
+      tokens: { [role]: { token: b64url(32), role, scopes, createdAtMs: base + i } },
+      createdAtMs: base + i,
+      approvedAtMs: base + i,
+    };
+  }
+  writeStore(path.join(dir, "devices", "paired.json"), paired);
+  writeStore(path.join(dir, "devices", "pending.json"), {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** One whole process; its wall time in ms. A failing command is not a measurement: stop. */
+function timeOnce(side) {
+  side.prepare?.();
+  const start = process.hrtime.bigint();
+  const child = spawnSync(NODE, side.args, { env: side.env, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (child.status !== 0) {
+    throw new Error(`${side.label} exited ${child.status ?? child.signal}: ${String(child.stderr).trim().slice(0, 300)}`);
+  }
+  return { ms, stdout: child.stdout };
+}
+
+/** Medians of A and B over `count` interleaved runs, after warm-ups (checked with `check`). */
+function compare(a, b, { count, warmups = 3 }) {
+  for (let i = 0; i < warmups; i++) {
+    for (const side of [a, b]) {
+      const { stdout } = timeOnce(side);
+      if (i === 0 && side.check) side.check(String(stdout));
+    }
+  }
+  const times = { a: [], b: [] };
+  for (let i = 0; i < count; i++) {
+    const order = i % 2 === 0 ? ["a", "b"] : ["b", "a"];
+    for (const key of order) times[key].push(timeOnce(key === "a" ? a : b).ms);
+  }
+  return { a: median(times.a), b: median(times.b), count };
+}
+
+const TIME = fs.existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+const RSS_PRELOAD = path.join(WORK, "peak-rss.cjs");
+fs.writeFileSync(
+  RSS_PRELOAD,
+  'process.on("exit",()=>require("fs").writeFileSync(process.env.BENCH_RSS_FILE,String(process.resourceUsage().maxRSS)));\n',
+);
+
+/** Peak resident memory of one run, in KiB. */
+function peakRssOnce(side) {
+  const out = path.join(WORK, "rss.txt");
+  fs.rmSync(out, { force: true });
+  const child = TIME
+    ? spawnSync(TIME, ["-f", "%M", "-o", out, NODE, ...side.args], { env: side.env, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 })
+    : spawnSync(NODE, ["--require", RSS_PRELOAD, ...side.args], {
+        env: { ...side.env, BENCH_RSS_FILE: out },
+        stdio: ["ignore", "pipe", "pipe"],
+        maxBuffer: 64 * 1024 * 1024,
+      });
+  if (child.status !== 0) throw new Error(`${side.label} exited ${child.status ?? child.signal}: ${String(child.stderr).trim().slice(0, 300)}`);
+  const kib = Number(fs.readFileSync(out, "utf8").trim().split("\n").pop());
+  if (!Number.isFinite(kib) || kib <= 0) throw new Error(`could not read the peak RSS of ${side.label}`);
+  return kib;
+}
+
+function compareRss(a, b, count) {
+  const kib = { a: [], b: [] };
+  for (let i = 0; i < count; i++) {
+    const order = i % 2 === 0 ? ["a", "b"] : ["b", "a"];
+    for (const key of order) kib[key].push(peakRssOnce(key === "a" ? a : b));
+  }
+  return { a: median(kib.a), b: median(kib.b), count };
+}
+
+/** Run `argvs` as processes, all at once or one after another; wall time and exit codes. */
+async function runBatch(argvs, env, simultaneous) {
+  const once = (args) =>
+    new Promise((resolve) => {
+      const child = spawn(NODE, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      child.on("close", (code) => resolve({ code, stderr }));
+    });
+  const start = process.hrtime.bigint();
+  let results;
+  if (simultaneous) {
+    results = await Promise.all(argvs.map(once));
+  } else {
+    results = [];
+    for (const args of argvs) results.push(await once(args));
+  }
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, results };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The figures
+
+const nodeBare = { label: "node -e 0", args: ["-e", "0"], env: benchEnv() };
+const rows = [];
+const row = (figure, a, b, unit, target, extra = "") => rows.push({ figure, a, b, unit, target, extra });
+
+function checkJson(predicate, what) {
+  return (stdout) => {
+    if (!predicate(JSON.parse(stdout))) throw new Error(`unexpected output for ${what}: ${stdout.slice(0, 200)}`);
+  };
+}
+
+if (wanted("list") || wanted("memory")) {
+  const dir = stateDir("list");
+  writePending(dir, 3);
+  const list = {
+    label: "pairing list telegram --json",
+    args: [BIN, "pairing", "list", "telegram", "--json"],
+    env: benchEnv(dir),
+    check: checkJson((out) => out.requests.length === 3, "pairing list"),
+  };
+  if (wanted("list")) {
+    const r = compare(list, nodeBare, { count: runs(40), warmups: 5 });
+    row("pairing list telegram --json (3 pending) / node -e 0", r.a, r.b, "ms", 1.5, `${r.count} runs each`);
+  }
+  if (wanted("memory")) {
+    const r = compareRss(list, nodeBare, runs(12));
+    row(`peak RSS: pairing list telegram --json / node -e 0 (${TIME ? "GNU time %M" : "resourceUsage"})`, r.a / 1024, r.b / 1024, "MiB", 1.3, `${r.count} runs each`);
+  }
+}
+
+/** `pairing approve telegram <code>` on a fresh fixture each run: 3 pending, `allowCount` approved. */
+function approveSide(name, allowCount) {
+  const dir = stateDir(name);
+  const side = {
+    label: `pairing approve (${allowCount} allowed)`,
+    args: [],
+    env: benchEnv(dir),
+    prepare: () => {
+      const codes = writePending(dir, 3);
+      writeAllowlist(dir, allowCount);
+      side.args = [BIN, "pairing", "approve", "telegram", codes[1]];
+    },
+  };
+  return side;
+}
+
+if (wanted("approve")) {
+  const r = compare(approveSide("approve", 0), nodeBare, { count: runs(30) });
+  row("pairing approve telegram <code> / node -e 0", r.a, r.b, "ms", 2, `${r.count} runs each`);
+}
+
+if (wanted("devices")) {
+  const big = stateDir("devices-10000");
+  const small = stateDir("devices-10");
+  writePairedDevices(big, 10_000);
+  writePairedDevices(small, 10);
+  const side = (dir, count) => ({
+    label: `devices list --json (${count} paired)`,
+    args: [BIN, "devices", "list", "--json"],
+    env: benchEnv(dir),
+    check: checkJson((out) => out.paired.length === count, `devices list (${count})`),
+  });
+  try {
+    const r = compare(side(big, 10_000), side(small, 10), { count: runs(20) });
+    row("devices list --json: 10 000 paired / 10 paired", r.a, r.b, "ms", 2, `${r.count} runs each`);
+  } catch (error) {
+    row("devices list --json: 10 000 paired / 10 paired", NaN, NaN, "ms", 2, `error: ${error.message}`);
+  }
+}
+
+if (wanted("allowlist")) {
+  const r = compare(approveSide("allow-100000", 100_000), approveSide("allow-0", 0), { count: runs(20), warmups: 2 });
+  row("pairing approve: allowlist of 100 000 / empty", r.a, r.b, "ms", 1.5, `${r.count} runs each`);
+}
+
+if (wanted("concurrent")) {
+  const dir = stateDir("concurrent");
+  const env = benchEnv(dir);
+  const devices = Array.from({ length: 24 }, (_, i) => `bench-device-${String(i).padStart(2, "0")}`);
+  const argvs = devices.map((id) => [BIN, "devices", "request", "--device-id", id, "--public-key", b64url(32), "--role", "node", "--json"]);
+  const pendingFile = path.join(dir, "devices", "pending.json");
+  const round = async (simultaneous) => {
+    fs.rmSync(path.join(dir, "devices"), { recursive: true, force: true });
+    const { ms, results } = await runBatch(argvs, env, simultaneous);
+    const failed = results.filter((result) => result.code !== 0);
+    if (failed.length > 0) throw new Error(`${failed.length} devices request failed: ${failed[0].stderr.trim().slice(0, 300)}`);
+    const pending = JSON.parse(fs.readFileSync(pendingFile, "utf8"));
+    const kept = new Set(Object.values(pending).map((request) => request.deviceId));
+    return { ms, kept: devices.filter((id) => kept.has(id)).length };
+  };
+  try {
+    await round(true);
+    await round(false);
+    const times = { simultaneous: [], sequential: [] };
+    let minKept = 24;
+    const count = runsOverride !== undefined ? Math.max(1, Math.ceil(runsOverride / 4)) : 5;
+    for (let i = 0; i < count; i++) {
+      const order = i % 2 === 0 ? [true, false] : [false, true];
+      for (const simultaneous of order) {
+        const { ms, kept } = await round(simultaneous);
+        (simultaneous ? times.simultaneous : times.sequential).push(ms);
+        minKept = Math.min(minKept, kept);
+      }
+    }
+    row(
+      "24 devices request: simultaneous / one after another",
+      median(times.simultaneous),
+      median(times.sequential),
+      "ms",
+      1,
+      `${count} rounds; kept ${minKept}/24 (fewest of any round)`,
+    );
+    rows.at(-1).lost = minKept < 24;
+  } catch (error) {
+    row("24 devices request: simultaneous / one after another", NaN, NaN, "ms", 1, `error: ${error.message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+const fmt = (value, unit) => (Number.isFinite(value) ? `${value.toFixed(1)} ${unit}` : "—");
+const lines = rows.map((r) => {
+  const ratio = r.a / r.b;
+  const pass = Number.isFinite(ratio) && ratio <= r.target && !r.lost;
+  return [r.figure, fmt(r.a, r.unit), fmt(r.b, r.unit), Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "—", `≤ ${r.target}×`, pass ? "ok" : "FAIL", r.extra];
+});
+const header = ["figure (A / B)", "median A", "median B", "ratio", "target", "result", ""];
+const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i].length)));
+const format = (cells) => cells.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd();
+const cpus = os.cpus();
+console.log(
+  `moltbot bench: Node ${process.version}, ${cpus.length} × ${cpus[0]?.model.trim() ?? "cpu"}, NODE_EXTRA_CA_CERTS unset on both sides, ` +
+    "medians of interleaved whole-process runs",
+);
+console.log(format(header));
+for (const line of lines) console.log(format(line));
+const failures = lines.filter((line) => line[5] === "FAIL").length;
+console.log(failures === 0 ? "All targets met." : `FAIL: ${failures} target(s) missed (see the lines marked FAIL).`);
