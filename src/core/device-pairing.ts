@@ -384,14 +384,9 @@ export function approveDeviceRequest(
 ): { pending: DevicePendingState; paired: DevicePairedState; result: DeviceApproveResult } {
   const request = findDeviceRequest(state.pending, input.id, now);
   const existing = own(state.paired, request.deviceId);
-  const device: PairedDevice = {
-    ...existing,
-    deviceId: request.deviceId,
-    publicKey: request.publicKey,
-    createdAtMs: existing?.createdAtMs ?? now,
-    approvedAtMs: now,
-  };
-  for (const key of ["displayName", "platform", "clientId", "clientMode", "remoteIp", "role"] as const) {
+  // Fields in the gateway's order; an earlier pairing keeps its own order and unknown fields.
+  const device = { ...existing, deviceId: request.deviceId, publicKey: request.publicKey } as PairedDevice;
+  for (const key of ["displayName", "platform", "clientId", "clientMode", "role"] as const) {
     const value = request[key];
     if (typeof value === "string") device[key] = value;
   }
@@ -404,11 +399,14 @@ export function approveDeviceRequest(
   if (roles.length > 0) device.roles = roles;
   const scopes = mergeOrdered(existing?.scopes, request.scopes);
   if (scopes.length > 0) device.scopes = scopes;
+  if (typeof request.remoteIp === "string") device.remoteIp = request.remoteIp;
   if (request.role !== undefined) {
     const tokens = { ...existing?.tokens };
     tokens[request.role] = mintToken(own(tokens, request.role), request.role, request.scopes ?? [], now, random);
     device.tokens = tokens;
   }
+  device.createdAtMs = existing?.createdAtMs ?? now;
+  device.approvedAtMs = now;
   return {
     pending: withoutRequest(state.pending, (candidate) => candidate.requestId === request.requestId, now),
     paired: { ...state.paired, [device.deviceId]: device },

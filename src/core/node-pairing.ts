@@ -46,7 +46,17 @@ export interface PairedNode {
 }
 
 /** A paired node as results show it: without its token. */
-export type PairedNodeView = Omit<PairedNode, "token"> & { nodeId: string; createdAtMs: number; approvedAtMs: number };
+export interface PairedNodeView {
+  nodeId: string;
+  displayName?: string;
+  platform?: string;
+  version?: string;
+  remoteIp?: string;
+  createdAtMs: number;
+  approvedAtMs: number;
+  lastConnectedAtMs?: number;
+  [key: string]: unknown;
+}
 
 export type NodePendingState = Record<string, NodePendingRequest>;
 export type NodePairedState = Record<string, PairedNode>;
