@@ -97,3 +97,31 @@ export const nodePairedEntrySchema = z.looseObject({
 export const nodePendingFileSchema = z.record(z.string(), nodePendingEntrySchema);
 /** `nodes/paired.json`: object keyed by nodeId. */
 export const nodePairedFileSchema = z.record(z.string(), nodePairedEntrySchema);
+
+const isRecordOfObjects = (value: unknown): boolean =>
+  typeof value === "object" &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.values(value).every((entry) => typeof entry === "object" && entry !== null && !Array.isArray(entry));
+
+/**
+ * `devices/paired.json` as `devices list` reads it: the same top-level fields, but each device's
+ * tokens only checked to be objects. Listing 10 000 devices must cost about what 10 cost, and
+ * deep-checking every token tripled the time; token summaries copy only known fields, and every
+ * write (and `moltbot doctor`) still validates the full shape.
+ */
+export const devicePairedListFileSchema = z.record(
+  z.string(),
+  z.looseObject({
+    deviceId: z.string(),
+    publicKey: z.string(),
+    displayName: optionalString,
+    role: optionalString,
+    roles: optionalStrings,
+    scopes: optionalStrings,
+    remoteIp: optionalString,
+    tokens: z.optional(z.custom<Record<string, object>>(isRecordOfObjects, { error: "expected an object of tokens" })),
+    createdAtMs: z.number(),
+    approvedAtMs: z.number(),
+  }),
+);

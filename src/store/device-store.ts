@@ -23,7 +23,7 @@ import {
   type DeviceVerifyResult,
 } from "../core/device-pairing.js";
 import type { StoreContext } from "./context.js";
-import { devicePairedFileSchema, devicePendingFileSchema } from "./device-schemas.js";
+import { devicePairedFileSchema, devicePairedListFileSchema, devicePendingFileSchema } from "./device-schemas.js";
 import { readStoreFile, type StoreFile } from "./file-store.js";
 import { updateStore } from "./locked-update.js";
 import type { Schema } from "./schemas.js";
@@ -57,7 +57,7 @@ export function devicePairedStoreFile(ctx: StoreContext): StoreFile<DevicePaired
 /** Pending (live, newest first) and paired devices (most recently approved first), tokens as summaries. */
 export function listDevices(ctx: StoreContext): DeviceListing {
   const pending = readStoreFile(devicePendingStoreFile(ctx));
-  const paired = readStoreFile(devicePairedStoreFile(ctx));
+  const paired = readStoreFile({ ...devicePairedStoreFile(ctx), schema: devicePairedListFileSchema as Schema<DevicePairedState> });
   return listDevicePairing({ pending, paired }, ctx.now());
 }
 
