@@ -305,7 +305,7 @@ export function registerDevices(program: Command, run: Runner): void {
     .option("--role <role>", "role requested, e.g. node or operator (a token is issued for it on approval)")
     .option("--scope <scope>", "scope requested (repeatable)", collect)
     .option("--remote-ip <ip>", "address the device connected from")
-    .addHelpText("after", "\nExample:\n  $ moltbot devices request --device-id 3f9a… --public-key MCowBQ… --name \"Ada's iPhone\" --role node")
+    .addHelpText("after", "\nExample:\n  $ moltbot devices request --device-id ada-iphone --public-key q8Vf2m0T1xvY8o0kLr3sJvW1rY5eQ6dZ7uC9bN4aH2E --name \"Ada's iPhone\" --role node")
     .action(run(requestAction));
 
   devices
@@ -331,7 +331,7 @@ export function registerDevices(program: Command, run: Runner): void {
     .requiredOption("--device <id>", "the paired device's id")
     .requiredOption("--role <role>", "the role whose token to replace")
     .option("--scope <scope>", "replace the token's scopes (repeatable)", collect)
-    .addHelpText("after", "\nExample:\n  $ TOKEN=$(moltbot devices rotate --device 3f9a… --role node)")
+    .addHelpText("after", "\nExample:\n  $ TOKEN=$(moltbot devices rotate --device ada-iphone --role node)")
     .action(run(rotateAction));
 
   devices
@@ -339,13 +339,13 @@ export function registerDevices(program: Command, run: Runner): void {
     .description("revoke the token of a role of a paired device")
     .requiredOption("--device <id>", "the paired device's id")
     .requiredOption("--role <role>", "the role whose token to revoke")
-    .addHelpText("after", "\nExample:\n  $ moltbot devices revoke --device 3f9a… --role operator")
+    .addHelpText("after", "\nExample:\n  $ moltbot devices revoke --device ada-iphone --role operator")
     .action(run(revokeAction));
 
   devices
     .command("remove <deviceId>")
     .description("unpair a device and drop its pending requests")
-    .addHelpText("after", "\nExample:\n  $ moltbot devices remove 3f9a…")
+    .addHelpText("after", "\nExample:\n  $ moltbot devices remove ada-iphone")
     .action(run(removeAction));
 
   devices
@@ -356,7 +356,7 @@ export function registerDevices(program: Command, run: Runner): void {
     .option("--scope <scope>", "a scope the token must allow (repeatable)", collect)
     .addHelpText(
       "after",
-      '\nExit status: 0 valid, 1 not valid (reason on stderr, or {"ok":false,"reason"} with --json).\n\nExample:\n  $ printf %s "$TOKEN" | moltbot devices verify --device 3f9a… --role node',
+      '\nExit status: 0 valid, 1 not valid (reason on stderr, or {"ok":false,"reason"} with --json).\n\nExample:\n  $ printf %s "$TOKEN" | moltbot devices verify --device ada-iphone --role node',
     )
     // Returns its exit status (runCli honours it): with --json a failed check is a result, not an error.
     .action(run(verifyAction as unknown as Action));
