@@ -54,3 +54,53 @@ export {
   type DmRequestInput,
 } from "./store/dm-store.js";
 export { runDoctor, type DoctorFinding, type DoctorReport } from "./store/doctor.js";
+export {
+  DEVICE_REQUEST_TTL_MS,
+  approveDeviceRequest,
+  listDevicePairing,
+  rejectDeviceRequest,
+  removeDevice,
+  requestDevicePairing,
+  revokeDeviceToken,
+  rotateDeviceToken,
+  verifyDeviceToken,
+  type DeviceApproveResult,
+  type DeviceListing,
+  type DevicePairedState,
+  type DevicePendingRequest,
+  type DevicePendingState,
+  type DeviceRejectResult,
+  type DeviceRequestInput,
+  type DeviceRequestResult,
+  type DeviceRevokeResult,
+  type DeviceRotateResult,
+  type DeviceToken,
+  type DeviceTokenSummary,
+  type DeviceVerifyResult,
+  type PairedDevice,
+  type PairedDeviceView,
+  type VerifyFailureReason,
+} from "./core/device-pairing.js";
+export {
+  NODE_REQUEST_TTL_MS,
+  approveNodeRequest,
+  rejectNodeRequest,
+  requestNodePairing,
+  verifyNodeToken,
+  type NodePendingRequest,
+  type NodeRequestInput,
+  type PairedNode,
+  type PairedNodeView,
+} from "./core/node-pairing.js";
+export { generateToken, generateUuidV4, normalizeScopes } from "./core/tokens.js";
+export {
+  approveDevice,
+  listDevices,
+  rejectDevice,
+  removeDeviceEverywhere,
+  requestDevice,
+  revokeDevice,
+  rotateDevice,
+  verifyDevice,
+} from "./store/device-store.js";
+export { approveNode, listNodeRequests, rejectNode, requestNode, verifyNode } from "./store/node-store.js";
