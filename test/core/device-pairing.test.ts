@@ -218,6 +218,12 @@ describe("device reject, list and remove", () => {
     expect(JSON.stringify(listed)).not.toContain(paired.p1!.tokens!.node!.token);
   });
 
+  it("a listed token without a readable role is shown under the role it is filed under", () => {
+    const paired = { d: { deviceId: "d", publicKey: "k", createdAtMs: 1, approvedAtMs: 2, tokens: { node: { token: "s", scopes: [], createdAtMs: 1 } } } };
+    const listed = listDevicePairing({ pending: {}, paired: paired as unknown as DevicePairedState }, T0);
+    expect(listed.paired[0]!.tokens).toEqual([{ role: "node", scopes: [], createdAtMs: 1 }]);
+  });
+
   it("remove unpairs the device and drops its pending requests; others are untouched", () => {
     let state = { pending: {} as DevicePendingState, paired: pairDevice({ pending: {}, paired: {} }, input("d"), T0).paired };
     state = { ...state, paired: pairDevice(state, input("other"), T0).paired };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  devicePairedListFileSchema,
   devicePairedFileSchema,
   devicePendingFileSchema,
   nodePairedFileSchema,
@@ -33,5 +34,15 @@ describe("device and node file schemas", () => {
     expect(devicePairedFileSchema.safeParse({ d: { deviceId: "d", publicKey: "k", createdAtMs: 1, approvedAtMs: 2, roles: "node" } }).success).toBe(false);
     expect(nodePendingFileSchema.safeParse({ r: { requestId: 1, nodeId: "n", ts: 1 } }).success).toBe(false);
     expect(nodePairedFileSchema.safeParse({ n: { nodeId: "n", createdAtMs: 1, approvedAtMs: 2 } }).success).toBe(false);
+  });
+
+  it("the listing schema checks each device's fields but tokens only as objects", () => {
+    const device = { deviceId: "d", publicKey: "k", createdAtMs: 1, approvedAtMs: 2 };
+    expect(devicePairedListFileSchema.safeParse({ d: { ...device, tokens: { node: { role: 5 } } } }).success).toBe(true);
+    for (const tokens of [null, "x", [], { node: null }, { node: "t" }]) {
+      expect(devicePairedListFileSchema.safeParse({ d: { ...device, tokens } }).success, JSON.stringify(tokens)).toBe(false);
+    }
+    expect(devicePairedListFileSchema.safeParse({ d: { ...device, displayName: 7 } }).success).toBe(false);
+    expect(devicePairedListFileSchema.safeParse({ d: { deviceId: "d", publicKey: "k", createdAtMs: 1 } }).success).toBe(false);
   });
 });
