@@ -83,7 +83,12 @@ export async function buildProgram(io: CliIO, run: Runner, argv?: readonly strin
 
 function usageMessage(error: CommanderError, argv: readonly string[]): string {
   const text = error.message.replace(/^error: /, "").replace(/\n/g, " ").trim();
-  const words = argv.filter((arg) => !arg.startsWith("-")).slice(0, 2);
+  // The noun and verb: the first two words that are neither options nor the value of --state-dir.
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    if (argv[i] === "--state-dir") i++;
+    else if (!argv[i]!.startsWith("-")) words.push(argv[i]!);
+  }
   // For an unknown command, point at the help of the command that does exist.
   if (error.code === "commander.unknownCommand") words.pop();
   const command = words.join(" ");
