@@ -64,6 +64,8 @@ export function listDevices(ctx: StoreContext): DeviceListing {
 /** A device asks to join the gateway (what the gateway does when an unknown device connects). */
 export async function requestDevice(ctx: StoreContext, input: DeviceRequestInput): Promise<DeviceRequestResult> {
   const pairedFile = devicePairedStoreFile(ctx);
+  // Validate on empty state first (pure): bad input is a usage error before any directory or lock exists.
+  requestDevicePairing({ pending: emptyDevicePending(), paired: emptyDevicePaired() }, input, ctx.now(), ctx.random);
   return updateStore([devicePendingStoreFile(ctx)] as const, ([pending]) => {
     const outcome = requestDevicePairing({ pending, paired: readStoreFile(pairedFile) }, input, ctx.now(), ctx.random);
     return { states: [outcome.pending], result: outcome.result };
