@@ -54,16 +54,23 @@ export function devicePairedStoreFile(ctx: StoreContext): StoreFile<DevicePaired
   };
 }
 
+/** paired.json as read-only operations see it (see devicePairedListFileSchema). */
+function pairedListFile(ctx: StoreContext): StoreFile<DevicePairedState> {
+  return { ...devicePairedStoreFile(ctx), schema: devicePairedListFileSchema as Schema<DevicePairedState> };
+}
+
 /** Pending (live, newest first) and paired devices (most recently approved first), tokens as summaries. */
 export function listDevices(ctx: StoreContext): DeviceListing {
   const pending = readStoreFile(devicePendingStoreFile(ctx));
-  const paired = readStoreFile({ ...devicePairedStoreFile(ctx), schema: devicePairedListFileSchema as Schema<DevicePairedState> });
+  const paired = readStoreFile(pairedListFile(ctx));
   return listDevicePairing({ pending, paired }, ctx.now());
 }
 
 /** A device asks to join the gateway (what the gateway does when an unknown device connects). */
 export async function requestDevice(ctx: StoreContext, input: DeviceRequestInput): Promise<DeviceRequestResult> {
-  const pairedFile = devicePairedStoreFile(ctx);
+  // Only "is this device paired?" is asked of paired.json here: the listing's lighter check keeps
+  // the pending lock short when thousands of devices are paired.
+  const pairedFile = pairedListFile(ctx);
   // Validate on empty state first (pure): bad input is a usage error before any directory or lock exists.
   requestDevicePairing({ pending: emptyDevicePending(), paired: emptyDevicePaired() }, input, ctx.now(), ctx.random);
   return updateStore([devicePendingStoreFile(ctx)] as const, ([pending]) => {
