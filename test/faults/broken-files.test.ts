@@ -17,8 +17,8 @@ interface Target {
   relPath: string;
   /** Prepares the rest of the store (before the file is broken); returns values for the commands. */
   setup: (stateDir: string) => Promise<Record<string, string>>;
-  /** Every command that reads the file. */
-  commands: (values: Record<string, string>) => string[][];
+  /** Every command that reads the file (with what it reads on stdin, if anything). */
+  commands: (values: Record<string, string>) => (string[] | { args: string[]; input: string })[];
   /** A command that must work again once doctor --fix has moved the file aside. */
   afterFix: string[];
   broken: Record<string, Breakage>;
@@ -30,12 +30,47 @@ async function requestCode(stateDir: string, sender: string): Promise<string> {
   return (JSON.parse(created.stdout) as { code: string }).code;
 }
 
+/** d2 paired (with a node token), d1 waiting: the store every device command can act on. */
+async function deviceStore(stateDir: string): Promise<Record<string, string>> {
+  const json = async (args: string[]) => {
+    const outcome = await moltbot([...args, "--json"], { stateDir });
+    expect(outcome.code, outcome.stderr + outcome.stdout).toBe(0);
+    return JSON.parse(outcome.stdout) as { request: { requestId: string }; token: string };
+  };
+  const paired = await json(["devices", "request", "--device-id", "d2", "--public-key", "k2", "--role", "node"]);
+  await json(["devices", "approve", paired.request.requestId]);
+  const { token } = await json(["devices", "rotate", "--device", "d2", "--role", "node"]);
+  const waiting = await json(["devices", "request", "--device-id", "d1", "--public-key", "k1", "--role", "node"]);
+  return { requestId: waiting.request.requestId, token };
+}
+
+/** A live legacy node request (nodes are only ever requested by the gateway itself). */
+async function nodeStore(stateDir: string): Promise<Record<string, string>> {
+  const dir = path.join(stateDir, "nodes");
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pending = { "n-r1": { requestId: "n-r1", nodeId: "n1", isRepair: false, ts: Date.now() } };
+  fs.writeFileSync(path.join(dir, "pending.json"), `${JSON.stringify(pending, null, 2)}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, "paired.json"), "{}\n", { mode: 0o600 });
+  return { requestId: "n-r1" };
+}
+
 const garbage = (() => {
   const random = seededFloat(7);
   return Buffer.from(Array.from({ length: 4096 }, () => Math.floor(random() * 256)));
 })();
 
 const BIG = 50;
+
+/** Device and node files are objects keyed by id, without a version. */
+const keyedBreakages = (entryMissingFields: string): Record<string, Breakage> => ({
+  "truncated JSON": '{"r1":{"requestId":"r1","deviceId":"d',
+  "empty file": "",
+  "wrong types": "[1,2,3]\n",
+  "an entry missing fields": entryMissingFields,
+  "binary garbage": garbage,
+  "a directory where the file should be": { directory: true },
+  [`a ${BIG} MB file`]: { megabytes: BIG },
+});
 
 const TARGETS: Target[] = [
   {
@@ -85,6 +120,59 @@ const TARGETS: Target[] = [
       [`a ${BIG} MB file`]: { megabytes: BIG },
     },
   },
+  {
+    name: "device requests",
+    relPath: "devices/pending.json",
+    setup: deviceStore,
+    commands: ({ requestId }) => [
+      ["devices", "list"],
+      ["devices", "request", "--device-id", "d3", "--public-key", "k3"],
+      ["devices", "approve", requestId!],
+      ["devices", "approve", "d1"],
+      ["devices", "approve", "--latest", "--yes"],
+      ["devices", "reject", requestId!],
+      ["devices", "remove", "d2"],
+    ],
+    afterFix: ["devices", "list"],
+    broken: keyedBreakages('{"r1":{"requestId":"r1","deviceId":"d1"}}\n'),
+  },
+  {
+    name: "paired devices",
+    relPath: "devices/paired.json",
+    setup: deviceStore,
+    commands: ({ requestId, token }) => [
+      ["devices", "list"],
+      ["devices", "request", "--device-id", "d3", "--public-key", "k3"],
+      ["devices", "approve", requestId!],
+      ["devices", "approve", "--latest", "--yes"],
+      ["devices", "rotate", "--device", "d2", "--role", "node"],
+      ["devices", "revoke", "--device", "d2", "--role", "node"],
+      ["devices", "remove", "d2"],
+      { args: ["devices", "verify", "--device", "d2", "--role", "node"], input: token! },
+    ],
+    afterFix: ["devices", "list"],
+    broken: keyedBreakages('{"d2":{"deviceId":"d2","publicKey":"k2"}}\n'),
+  },
+  {
+    name: "node requests",
+    relPath: "nodes/pending.json",
+    setup: nodeStore,
+    commands: ({ requestId }) => [
+      ["nodes", "pending"],
+      ["nodes", "approve", requestId!],
+      ["nodes", "reject", requestId!],
+    ],
+    afterFix: ["nodes", "pending"],
+    broken: keyedBreakages('{"n-r1":{"requestId":"n-r1"}}\n'),
+  },
+  {
+    name: "paired nodes",
+    relPath: "nodes/paired.json",
+    setup: nodeStore,
+    commands: ({ requestId }) => [["nodes", "approve", requestId!]],
+    afterFix: ["nodes", "approve", "n-r1"],
+    broken: keyedBreakages('{"n1":{"nodeId":"n1"}}\n'),
+  },
 ];
 
 function breakFile(file: string, breakage: Breakage): void {
@@ -92,6 +180,7 @@ function breakFile(file: string, breakage: Breakage): void {
   if (typeof breakage === "string" || Buffer.isBuffer(breakage)) {
     fs.writeFileSync(file, breakage, { mode: 0o600 });
   } else if ("directory" in breakage) {
+    fs.rmSync(file, { force: true });
     fs.mkdirSync(file, { mode: 0o700 });
     fs.writeFileSync(path.join(file, "keep.txt"), "not a store file\n", { mode: 0o600 });
   } else {
@@ -114,21 +203,23 @@ describe("broken store files", () => {
     const values = await target.setup(stateDir);
     const file = path.join(stateDir, target.relPath);
     breakFile(file, breakage);
-    const others = fs
-      .readdirSync(path.join(stateDir, "credentials"))
-      .filter((name) => path.join(stateDir, "credentials", name) !== file)
-      .map((name) => path.join(stateDir, "credentials", name));
+    // Every other store file, to prove a failed command wrote none of them either.
+    const others = ["credentials", "devices", "nodes"]
+      .flatMap((dir) => (fs.existsSync(path.join(stateDir, dir)) ? fs.readdirSync(path.join(stateDir, dir)).map((name) => path.join(stateDir, dir, name)) : []))
+      .filter((other) => other !== file);
     const before = fingerprint(file);
     const othersBefore = others.map(fingerprint);
 
     const commands = target.commands(values);
-    const outcomes = await inBatches(commands, 2, (args) => moltbot(args, { stateDir }));
+    const outcomes = await inBatches(commands, 2, (command) =>
+      Array.isArray(command) ? moltbot(command, { stateDir }) : moltbot(command.args, { stateDir, input: command.input }),
+    );
     outcomes.forEach((outcome) => {
       expectOneCleanErrorLine(outcome, [3]);
       expect(outcome.stderr).toContain(file);
       expect(outcome.stderr).toContain("moltbot doctor");
     });
-    const json = expectJsonError(await moltbot([...commands[0]!, "--json"], { stateDir }), [3]);
+    const json = expectJsonError(await moltbot([...(commands[0] as string[]), "--json"], { stateDir }), [3]);
     expect(json.code).toBe("STORE_CORRUPT");
     expect(json.message).toContain(file);
     commandsRun += commands.length + 1;
@@ -168,7 +259,8 @@ describe("broken store files", () => {
   });
 
   it("covered every breakage of every store file", () => {
-    expect(cases.length).toBe(TARGETS.length * 9);
+    // Nine breakages of each DM file; seven of each device and node file (they carry no version).
+    expect(cases.length).toBe(2 * 9 + 4 * 7);
     console.log(`broken-file figures: ${JSON.stringify({ files: TARGETS.length, breakages: cases.length, commandsRun })}`);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { resolveChannel } from "../../src/core/channels.js";
 import { liveRequests } from "../../src/core/dm-pairing.js";
 import { createStoreContext } from "../../src/store/context.js";
+import { devicePairedStoreFile, devicePendingStoreFile } from "../../src/store/device-store.js";
 import { allowStoreFile, pendingStoreFile } from "../../src/store/dm-store.js";
 import { readStoreFile } from "../../src/store/file-store.js";
 import { tempStateDir } from "../helpers.js";
@@ -184,5 +185,84 @@ describe("crashes", () => {
     expect(figures.killed).toBeGreaterThan(ROUNDS);
     expect(figures.acknowledged).toBeGreaterThan(ROUNDS * 2);
     console.log(`crash figures: ${JSON.stringify({ seed: SEED, ...figures, requestsAcknowledged: requested.size, finalApprovals: open.length })}`);
+  }, 120_000);
+
+  it("device writers SIGKILLed at random moments never leave an unparsable file or lose an acknowledged request or approval", async () => {
+    const stateDir = tempStateDir();
+    const ctx = createStoreContext({ stateDir, env: {} });
+    const devices = path.join(stateDir, "devices");
+    const random = seededFloat(SEED + 1);
+    const requested = new Map<string, string>(); // deviceId -> requestId, acknowledged
+    const approved = new Set<string>(); // deviceIds whose approval was acknowledged
+    const figures = { rounds: 0, spawned: 0, killed: 0, acknowledged: 0, lockTimeouts: 0, locksLeft: 0, fileChecks: 0 };
+    let nextDevice = 1;
+
+    const checkStore = () => {
+      const pending = readStoreFile(devicePendingStoreFile(ctx));
+      const paired = readStoreFile(devicePairedStoreFile(ctx));
+      figures.fileChecks += 2;
+      for (const [deviceId, requestId] of requested) {
+        const waiting = Object.hasOwn(pending, requestId);
+        expect(waiting || Object.hasOwn(paired, deviceId), `acknowledged device request ${deviceId} lost`).toBe(true);
+      }
+      for (const deviceId of approved) {
+        expect(paired[deviceId]?.tokens?.node, `acknowledged approval of ${deviceId} lost`).toBeDefined();
+      }
+    };
+
+    for (let round = 0; round < ROUNDS / 2; round++) {
+      const open = [...requested].filter(([deviceId]) => !approved.has(deviceId));
+      const tasks = Array.from({ length: WRITERS_PER_ROUND }, () => {
+        if (open.length > 0 && random() < 0.4) {
+          const [deviceId, requestId] = open[Math.floor(random() * open.length)]!;
+          return { deviceId, args: ["devices", "approve", requestId, "--json"] };
+        }
+        const deviceId = `dev-${nextDevice++}`;
+        return { deviceId, args: ["devices", "request", "--device-id", deviceId, "--public-key", `key-${deviceId}`, "--role", "node", "--json"] };
+      });
+      const outcomes = await Promise.all(
+        tasks.map((task) => {
+          const run = startMoltbot(task.args, { stateDir, env: ENV });
+          if (random() < KILL_SHARE) {
+            const timer = setTimeout(() => run.child.kill("SIGKILL"), Math.floor(random() * MAX_KILL_DELAY_MS));
+            void run.done.finally(() => clearTimeout(timer));
+          }
+          return run.done;
+        }),
+      );
+      figures.rounds++;
+      figures.spawned += outcomes.length;
+      outcomes.forEach((outcome, index) => {
+        const task = tasks[index]!;
+        if (outcome.signal === "SIGKILL") return void figures.killed++;
+        if (outcome.code === 3) {
+          expect(JSON.parse(outcome.stdout)).toMatchObject({ error: { code: "STORE_LOCKED", message: expect.stringContaining("moltbot doctor") } });
+          return void figures.lockTimeouts++;
+        }
+        // Approving a request a killed approve already completed: gone from pending, device paired.
+        if (task.args[1] === "approve" && outcome.code === 1) return;
+        expect(outcome.code, `${task.args.join(" ")}: ${outcome.stdout}${outcome.stderr}`).toBe(0);
+        figures.acknowledged++;
+        const result = JSON.parse(outcome.stdout) as { request?: { requestId: string }; device?: unknown };
+        if (task.args[1] === "approve") approved.add(task.deviceId);
+        else requested.set(task.deviceId, result.request!.requestId);
+      });
+      for (const name of fs.existsSync(devices) ? fs.readdirSync(devices) : []) {
+        if (!name.endsWith(".lock")) continue;
+        figures.locksLeft++;
+        backdate(path.join(devices, name), 60_000);
+      }
+      checkStore();
+    }
+
+    const open = [...requested].filter(([deviceId]) => !approved.has(deviceId));
+    const finals = await inBatches(open, 2, ([, requestId]) => moltbot(["devices", "approve", requestId, "--json"], { stateDir, env: ENV }));
+    finals.forEach((outcome, index) => {
+      expect([0, 1], outcome.stdout).toContain(outcome.code);
+      approved.add(open[index]![0]);
+    });
+    checkStore();
+    expect(figures.killed).toBeGreaterThan(ROUNDS / 2);
+    console.log(`device crash figures: ${JSON.stringify({ seed: SEED + 1, ...figures, requestsAcknowledged: requested.size, finalApprovals: open.length })}`);
   }, 120_000);
 });

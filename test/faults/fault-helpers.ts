@@ -29,6 +29,8 @@ export interface SpawnOptions {
   user?: { uid: number; gid: number };
   /** Run under `umask 000`, so only explicit modes protect the files. */
   umask000?: boolean;
+  /** Text on stdin (default: none, stdin closed). */
+  input?: string;
   timeoutMs?: number;
 }
 
@@ -46,7 +48,7 @@ export function startMoltbot(args: readonly string[], options: SpawnOptions): Ru
   const child = spawn(command, argv, {
     env: cliEnv(options.stateDir, options.env),
     cwd: options.cwd ?? ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     timeout: options.timeoutMs ?? 40_000,
     ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
   });
@@ -54,6 +56,7 @@ export function startMoltbot(args: readonly string[], options: SpawnOptions): Ru
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  if (options.input !== undefined) child.stdin!.end(options.input);
   const done = new Promise<Outcome>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - started, endedAt: Date.now() }));

@@ -71,6 +71,20 @@ const CASES: Case[] = [
   { name: "missing --meta value", args: ["pairing", "request", "telegram", "123", "--meta"], exit: 2 },
   { name: "missing --state-dir value", args: ["pairing", "list", "--state-dir"], exit: 2 },
   { name: "too many arguments", args: ["pairing", "allowlist", "telegram", "extra"], exit: 2 },
+  { name: "device request id as a path", args: ["devices", "approve", "../../etc/passwd"], exit: 1 },
+  { name: "device reject of an absolute path", args: ["devices", "reject", "/etc/passwd"], exit: 1 },
+  { name: "device remove of a path", args: ["devices", "remove", "../x"], exit: 1 },
+  { name: "node request id as a path", args: ["nodes", "approve", "../../x"], exit: 1 },
+  { name: "100 kB device id", args: ["devices", "request", "--device-id", HUGE_ID, "--public-key", "k"], exit: 2 },
+  { name: "device name with an escape sequence", args: ["devices", "request", "--device-id", "d1", "--public-key", "k", "--name", `${CSI_CLEAR}x`], exit: 2 },
+  { name: "device id with a newline", args: ["devices", "request", "--device-id", "d1\nd2", "--public-key", "k"], exit: 2 },
+  { name: "missing --public-key", args: ["devices", "request", "--device-id", "d1"], exit: 2 },
+  { name: "missing --device-id value", args: ["devices", "request", "--device-id"], exit: 2 },
+  { name: "missing --role", args: ["devices", "rotate", "--device", "d1"], exit: 2 },
+  { name: "approve without an id", args: ["devices", "approve"], exit: 2 },
+  { name: "verify without a token on stdin", args: ["devices", "verify", "--device", "d1", "--role", "node"], exit: 2 },
+  { name: "missing node request id", args: ["nodes", "approve"], exit: 2 },
+  { name: "unknown devices option", args: ["devices", "list", "--bogus"], exit: 2 },
 ];
 
 function memoryIO(env: NodeJS.ProcessEnv): CliIO & { stdout: () => string; stderr: () => string } {
@@ -100,8 +114,9 @@ describe("hostile input", () => {
       { testCase, json: false },
       { testCase, json: true },
     ]);
+    // Half the runs name the state dir with --state-dir on the command line, half through the environment.
     const outcomes = await inBatches(runs, 2, ({ testCase, json }) =>
-      moltbot(json ? ["--json", ...testCase.args] : testCase.args, { stateDir, cwd }),
+      moltbot(json ? ["--json", ...testCase.args] : ["--state-dir", stateDir, ...testCase.args], { stateDir, cwd }),
     );
     outcomes.forEach((outcome, index) => {
       const { testCase, json } = runs[index]!;
@@ -111,6 +126,8 @@ describe("hostile input", () => {
           expect(error.message.length).toBeLessThan(1_000);
         } else {
           expectOneCleanErrorLine(outcome, [testCase.exit]);
+          // A hint names a command to run, never the state dir given on the line.
+          expect(outcome.stderr).not.toContain(`moltbot ${stateDir}`);
         }
       } catch (failure) {
         throw new Error(`${testCase.name}${json ? " (--json)" : ""}: ${(failure as Error).message}`);

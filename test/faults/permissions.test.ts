@@ -37,11 +37,23 @@ describe("permissions", () => {
     const code = await codeOf(stateDir, "111", options);
     expect((await moltbot(["pairing", "approve", "telegram", code], options)).code).toBe(0);
     expect((await moltbot(["pairing", "request", "discord", "555"], options)).code).toBe(0);
+    const device = await moltbot(["devices", "request", "--device-id", "d1", "--public-key", "k1", "--role", "node", "--json"], options);
+    const requestId = (JSON.parse(device.stdout) as { request: { requestId: string } }).request.requestId;
+    expect((await moltbot(["devices", "approve", requestId], options)).code).toBe(0);
+    expect((await moltbot(["devices", "request", "--device-id", "d2", "--public-key", "k2"], options)).code).toBe(0);
+
     const credentials = path.join(stateDir, "credentials");
-    expect([mode(stateDir), mode(credentials)]).toEqual([0o700, 0o700]);
-    const files = fs.readdirSync(credentials).sort();
-    expect(files).toEqual(["discord-pairing.json", "telegram-allowFrom.json", "telegram-pairing.json"]);
-    for (const name of files) expect(mode(path.join(credentials, name)), name).toBe(0o600);
+    const devices = path.join(stateDir, "devices");
+    expect([mode(stateDir), mode(credentials), mode(devices)]).toEqual([0o700, 0o700, 0o700]);
+    const files = [...fs.readdirSync(credentials).map((name) => path.join(credentials, name)), ...fs.readdirSync(devices).map((name) => path.join(devices, name))];
+    expect(files.map((file) => path.relative(stateDir, file)).sort()).toEqual([
+      "credentials/discord-pairing.json",
+      "credentials/telegram-allowFrom.json",
+      "credentials/telegram-pairing.json",
+      "devices/paired.json",
+      "devices/pending.json",
+    ]);
+    for (const file of files) expect(mode(file), file).toBe(0o600);
     expect((await moltbot(["doctor"], options)).code).toBe(0);
   });
 
