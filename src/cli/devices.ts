@@ -31,9 +31,9 @@ function shellQuote(value: string): string {
   return /^[A-Za-z0-9_./:=@%+,~-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The command an operator runs next, with --state-dir when they gave one. */
+/** The command an operator runs next, with --state-dir when they gave one; safe to print. */
 function commandLine(options: GlobalOptions, words: string): string {
-  return `moltbot ${options.stateDir !== undefined ? `--state-dir ${shellQuote(options.stateDir)} ` : ""}${words}`;
+  return escapeControl(`moltbot ${options.stateDir !== undefined ? `--state-dir ${shellQuote(options.stateDir)} ` : ""}${words}`);
 }
 
 function tokensCell(tokens: readonly DeviceTokenSummary[] | undefined): string {
@@ -142,16 +142,16 @@ const requestAction: Action = async (io, command) => {
   const device = escapeControl(request.deviceId);
   io.out(
     result.created
-      ? `Created request ${request.requestId} for device ${device}${request.isRepair ? " (already paired: repair)" : ""}.\n`
-      : `Device ${device} already has pending request ${request.requestId}; nothing new was created.\n`,
+      ? `Created request ${escapeControl(request.requestId)} for device ${device}${request.isRepair ? " (already paired: repair)" : ""}.\n`
+      : `Device ${device} already has pending request ${escapeControl(request.requestId)}; nothing new was created.\n`,
   );
-  io.err(`Approve with: ${commandLine(options, `devices approve ${request.requestId}`)}\n`);
+  io.err(`Approve with: ${commandLine(options, `devices approve ${shellQuote(request.requestId)}`)}\n`);
 };
 
 function describeRequest(request: DevicePendingRequest, now: number): string {
   const name = request.displayName !== undefined ? ` (${escapeControl(request.displayName)})` : "";
   return [
-    `Newest pending request ${request.requestId}:`,
+    `Newest pending request ${escapeControl(request.requestId)}:`,
     `  device  ${escapeControl(request.deviceId)}${name}${request.isRepair === true ? " [repair: already paired]" : ""}`,
     `  role    ${escapeControl(request.role ?? "-")}`,
     `  scopes  ${list(request.scopes)}`,
@@ -172,7 +172,7 @@ async function confirmLatest(io: CliIO, options: GlobalOptions, yes: boolean, re
   if (io.interactive && (await io.confirm(`Approve device ${escapeControl(request.deviceId)}?`))) return;
   throw new MoltbotError(
     "CONFIRMATION_REQUIRED",
-    `Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request run: ${commandLine(options, `devices approve ${request.requestId}`)}`,
+    `Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request run: ${commandLine(options, `devices approve ${shellQuote(request.requestId)}`)}`,
   );
 }
 
@@ -207,7 +207,7 @@ const rejectAction: Action = async (io, command, [id]) => {
   const ctx = storeContextFor(io, options);
   const result = await rejectDevice(ctx, { id: id! });
   if (options.json) return printJson(io, result);
-  io.out(`Rejected request ${result.requestId} from device ${escapeControl(result.deviceId)}.\n`);
+  io.out(`Rejected request ${escapeControl(result.requestId)} from device ${escapeControl(result.deviceId)}.\n`);
 };
 
 interface TokenOptions {

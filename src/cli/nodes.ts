@@ -18,7 +18,7 @@ const pendingAction: Action = async (io, command) => {
   const c = colors(io);
   const now = ctx.now();
   const rows = listed.pending.map((request) => [
-    request.requestId,
+    escapeControl(request.requestId),
     escapeControl(request.displayName ?? request.nodeId),
     escapeControl(request.platform ?? "-"),
     escapeControl(request.version ?? "-"),

@@ -89,6 +89,7 @@ describe("devices list", () => {
       old: pendingEntry("old", "old-dev", now - 5 * MINUTE - 1000),
       a: pendingEntry("a", "dev-a", now - 2 * MINUTE, { displayName: "Ada\u202e phone", scopes: ["operator.read"], remoteIp: "10.0.0.7" }),
       b: pendingEntry("b", "dev-b", now - MINUTE, { isRepair: true }),
+      "c\u001b[2J": pendingEntry("c\u001b[2J", "dev-c", now - 3 * MINUTE),
     });
     writeDevices(stateDir, "paired.json", {
       p1: {
@@ -107,7 +108,7 @@ describe("devices list", () => {
       p2: { deviceId: "p2", publicKey: "k", createdAtMs: 1, approvedAtMs: 9 },
     });
     const json = await runJson<ListJson>(["devices", "list"], { stateDir });
-    expect(json.json.pending.map((entry) => entry.requestId)).toEqual(["b", "a"]);
+    expect(json.json.pending.map((entry) => entry.requestId)).toEqual(["b", "a", "c\u001b[2J"]);
     expect(json.json.paired.map((device) => device.deviceId)).toEqual(["p2", "p1"]);
     expect(json.json.paired[1]!.tokens).toEqual([
       { role: "node", scopes: [], createdAtMs: 1, revokedAtMs: 2 },
@@ -120,13 +121,15 @@ describe("devices list", () => {
     expect(human.stdout).not.toContain("SECRET");
     expect(human.stdout).not.toContain("\u202e");
     const lines = human.stdout.split("\n");
-    expect(lines[0]).toBe("Pending requests (2)");
+    expect(human.stdout).not.toContain("\u001b");
+    expect(lines[0]).toBe("Pending requests (3)");
     expect(lines[1]).toMatch(/^REQUEST\s+DEVICE\s+ROLE\s+SCOPES\s+IP\s+AGE\s+REPAIR$/);
     expect(lines[2]).toMatch(/^b\s+dev-b\s+node\s+-\s+-\s+1 min ago\s+yes$/);
     expect(lines[3]).toMatch(/^a\s+Ada\\u202e phone\s+node\s+operator\.read\s+10\.0\.0\.7\s+2 min ago\s+no$/);
-    expect(lines[5]).toBe("Paired devices (2)");
-    expect(lines[6]).toMatch(/^DEVICE\s+NAME\s+ROLES\s+SCOPES\s+TOKENS\s+IP$/);
-    expect(lines[8]).toMatch(/^p1\s+-\s+node,operator\s+s1\s+node \(revoked\), operator\s+10\.0\.0\.9$/);
+    expect(lines[4]).toMatch(/^c\\e\[2J\s+dev-c\s/);
+    expect(lines[6]).toBe("Paired devices (2)");
+    expect(lines[7]).toMatch(/^DEVICE\s+NAME\s+ROLES\s+SCOPES\s+TOKENS\s+IP$/);
+    expect(lines[9]).toMatch(/^p1\s+-\s+node,operator\s+s1\s+node \(revoked\), operator\s+10\.0\.0\.9$/);
     expect(human.stderr).toBe("Approve one with: moltbot devices approve <request>\n");
   });
 
