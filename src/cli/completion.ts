@@ -1,6 +1,8 @@
 import { Argument, Option, type Command } from "commander";
 import { CHANNEL_NAMES } from "../core/channels.js";
+import { listDevices } from "../store/device-store.js";
 import { listDmRequests } from "../store/dm-store.js";
+import { listNodeRequests } from "../store/node-store.js";
 import { createStoreContext } from "../store/context.js";
 import { MoltbotError } from "../errors.js";
 import { globalOptions } from "./context.js";
@@ -11,14 +13,19 @@ import type { Runner } from "./pairing.js";
  * `moltbot completion bash|zsh|fish`. The scripts are generated from the commander program itself
  * (every visible command, option and argument), so they cannot drift from the CLI. The one dynamic
  * part, the pending codes of `pairing approve|reject <channel>`, comes from the hidden
- * `moltbot completion --codes <channel>`, which reads the store without a lock and never fails.
+ * `moltbot completion --codes <channel>`, which reads the store without a lock and never fails;
+ * likewise device and node ids come from `moltbot completion --ids <kind>`.
  */
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 export type Shell = (typeof SHELLS)[number];
 
+/** Ids read from the store when completing: pending device requests, paired devices, pending node requests. */
+export const ID_KINDS = ["device-request", "device", "node-request"] as const;
+export type IdKind = (typeof ID_KINDS)[number];
+
 /** What a value position completes to. */
-export type ValueKind = "channel" | "code" | "dir" | "any" | `choices:${string}`;
+export type ValueKind = "channel" | "code" | "dir" | "any" | IdKind | `choices:${string}`;
 
 export interface CompletionEntry {
   name: string;
@@ -42,9 +49,14 @@ function firstLine(text: string): string {
   return line.length > 80 ? `${line.slice(0, 79)}…` : line;
 }
 
-function argumentKind(argument: Argument): ValueKind {
-  if (argument.name() === "channel") return "channel";
-  if (argument.name() === "code") return "code";
+function argumentKind(path: string, argument: Argument): ValueKind {
+  const name = argument.name();
+  if (name === "channel") return "channel";
+  if (name === "code") return "code";
+  const noun = path.split(" ")[0];
+  if (noun === "devices" && (name === "id" || name === "requestId")) return "device-request";
+  if (noun === "devices" && name === "deviceId") return "device";
+  if (noun === "nodes" && name === "requestId") return "node-request";
   if (argument.argChoices) return `choices:${argument.argChoices.join(",")}`;
   return "any";
 }
@@ -52,6 +64,8 @@ function argumentKind(argument: Argument): ValueKind {
 function optionKind(option: Option): ValueKind {
   if (option.argChoices) return `choices:${option.argChoices.join(",")}`;
   if (option.attributeName() === "channel") return "channel";
+  // `--device <id>` names a paired device (`devices request --device-id` names a new one).
+  if (option.attributeName() === "device") return "device";
   if (option.attributeName() === "stateDir") return "dir";
   return "any";
 }
@@ -74,7 +88,7 @@ export function completionModel(program: Command): CompletionNode[] {
         if (option.required || option.optional) node.valueOptions[flag] = optionKind(option);
       }
     }
-    node.args = command.registeredArguments.map(argumentKind);
+    node.args = command.registeredArguments.map((argument) => argumentKind(path, argument));
     const children: Command[] = [];
     for (const sub of help.visibleCommands(command)) {
       node.subcommands.push({ name: sub.name(), description: firstLine(sub.description()) });
@@ -157,6 +171,12 @@ __moltbot_values() {
         [[ -n "$code" ]] && codes+=("$code")
       done < <(moltbot completion --codes "$channel" \${state_dir:+--state-dir "$state_dir"} 2>/dev/null)
       COMPREPLY=($(compgen -W "\${codes[*]}" -- "$(__moltbot_upper "$cur")"))
+      ;;
+    ${ID_KINDS.join("|")})
+      while read -r code rest; do
+        [[ -n "$code" ]] && codes+=("$code")
+      done < <(moltbot completion --ids "$1" \${state_dir:+--state-dir "$state_dir"} 2>/dev/null)
+      COMPREPLY=($(compgen -W "\${codes[*]}" -- "$cur"))
       ;;
     choices:*)
       rest="\${1#choices:}"
@@ -270,6 +290,10 @@ __moltbot_values() {
       # "CODE<TAB>sender" lines from the store, read by moltbot itself.
       codes=(\${\${(f)"$(moltbot completion --codes "$channel" \${state_dir:+--state-dir} \${state_dir:+"$state_dir"} 2>/dev/null)"}/$'\\t'/:})
       (( \${#codes} )) && _describe -t codes 'pending code' codes -M 'm:{a-z}={A-Z}'
+      ;;
+    (${ID_KINDS.join("|")})
+      codes=(\${\${(f)"$(moltbot completion --ids "$1" \${state_dir:+--state-dir} \${state_dir:+"$state_dir"} 2>/dev/null)"}/$'\\t'/:})
+      (( \${#codes} )) && _describe -t ids 'id' codes
       ;;
     (choices:*) compadd -- \${(s:,:)\${1#choices:}} ;;
   esac
@@ -394,6 +418,12 @@ function __moltbot_values --argument-names kind channel state_dir
             else
                 moltbot completion --codes "$channel" 2>/dev/null
             end
+        case ${ID_KINDS.join(" ")}
+            if test -n "$state_dir"
+                moltbot completion --ids $kind --state-dir "$state_dir" 2>/dev/null
+            else
+                moltbot completion --ids $kind 2>/dev/null
+            end
         case 'choices:*'
             string split , -- (string replace 'choices:' '' -- $kind)
     end
@@ -505,6 +535,26 @@ function printPendingCodes(io: CliIO, channel: string, stateDir: string | undefi
   }
 }
 
+/** `ID<TAB>what it is` for the ids of one kind, newest first; silent on any problem, like the codes. */
+function printIds(io: CliIO, kind: string, stateDir: string | undefined): void {
+  try {
+    const ctx = createStoreContext({ env: io.env, ...(stateDir !== undefined ? { stateDir } : {}), ...(io.now ? { now: io.now } : {}) });
+    const describe = (...parts: (string | undefined)[]) => escapeControl(parts.filter((part) => part !== undefined && part !== "").join(" "));
+    let lines: [string, string][] = [];
+    if (kind === "device-request") {
+      lines = listDevices(ctx).pending.map((r) => [r.requestId, describe(r.displayName ?? r.deviceId, r.role, r.remoteIp)]);
+    } else if (kind === "device") {
+      lines = listDevices(ctx).paired.map((d) => [d.deviceId, describe(d.displayName, d.platform, d.role)]);
+    } else if (kind === "node-request") {
+      lines = listNodeRequests(ctx).pending.map((r) => [r.requestId, describe(r.displayName ?? r.nodeId, r.platform)]);
+    }
+    // An id is a word to type: one with whitespace or control characters is not offered.
+    for (const [id, what] of lines) if (/^[\x21-\x7e]+$/.test(id)) io.out(`${id}\t${what}\n`);
+  } catch {
+    // Nothing to offer.
+  }
+}
+
 function rootOf(command: Command): Command {
   let root = command;
   while (root.parent) root = root.parent;
@@ -518,12 +568,14 @@ export function registerCompletion(program: Command, run: Runner): void {
     .usage("[options] <shell>")
     .addArgument(new Argument("[shell]", "bash, zsh or fish").choices(SHELLS))
     .addOption(new Option("--codes <channel>", "print the pending codes of a channel (used by the scripts)").hideHelp())
+    .addOption(new Option("--ids <kind>", "print device or node ids (used by the scripts)").choices(ID_KINDS).hideHelp())
     .addHelpText(
       "after",
       [
         "",
-        "Completes commands, options, channel names, and the pending codes of",
-        "`pairing approve|reject <channel>` (read from the state directory).",
+        "Completes commands, options, channel names, the pending codes of",
+        "`pairing approve|reject <channel>` and the ids of `devices` and `nodes`",
+        "(read from the state directory).",
         "",
         "Examples:",
         "  $ source <(moltbot completion bash)                          # this shell only",
@@ -537,6 +589,8 @@ export function registerCompletion(program: Command, run: Runner): void {
         const options = globalOptions(command);
         const codesFor = command.opts<{ codes?: string }>().codes;
         if (codesFor !== undefined) return printPendingCodes(io, codesFor, options.stateDir);
+        const idsOf = command.opts<{ ids?: string }>().ids;
+        if (idsOf !== undefined) return printIds(io, idsOf, options.stateDir);
         if (shell === undefined) {
           throw new MoltbotError("USAGE", `Which shell? Run "moltbot completion bash", "moltbot completion zsh" or "moltbot completion fish".`);
         }

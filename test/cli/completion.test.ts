@@ -7,6 +7,8 @@ import { completionModel, completionScript, type Shell } from "../../src/cli/com
 import { buildProgram } from "../../src/cli/program.js";
 import type { Runner } from "../../src/cli/pairing.js";
 import { CHANNEL_NAMES } from "../../src/core/channels.js";
+import { createStoreContext } from "../../src/store/context.js";
+import { requestNode } from "../../src/store/node-store.js";
 import { BIN, cliEnv, runMoltbot, tempDir, tempStateDir } from "../helpers.js";
 import { runInProcess } from "./fake-io.js";
 
@@ -196,6 +198,47 @@ describe("bash completion round trip", () => {
   });
 });
 
+/** One device waiting, one paired, one legacy node waiting. */
+async function withDevices(f: Fixture) {
+  const ask = async (deviceId: string, name: string) => {
+    const run = await runInProcess(
+      ["devices", "request", "--device-id", deviceId, "--public-key", `key-${deviceId}`, "--name", name, "--role", "node", "--json"],
+      { stateDir: f.stateDir },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    return (JSON.parse(run.stdout) as { request: { requestId: string } }).request.requestId;
+  };
+  const pairedRequest = await ask("phone-1", "Alice's phone");
+  expect((await runInProcess(["devices", "approve", pairedRequest], { stateDir: f.stateDir })).code).toBe(0);
+  const waiting = await ask("mac-2", "Work Mac");
+  const node = await requestNode(createStoreContext({ stateDir: f.stateDir, env: {} }), { nodeId: "node-7", displayName: "Pi" });
+  return { waiting, nodeRequest: node.request.requestId };
+}
+
+describe("device and node ids", () => {
+  it("--ids prints ids with what they are, for the scripts", async () => {
+    const f = await fixture();
+    const { waiting, nodeRequest } = await withDevices(f);
+    const ids = (kind: string) => runInProcess(["completion", "--ids", kind], { stateDir: f.stateDir });
+    expect(await ids("device-request")).toEqual({ code: 0, stdout: `${waiting}\tWork Mac node\n`, stderr: "" });
+    expect(await ids("device")).toEqual({ code: 0, stdout: "phone-1\tAlice's phone node\n", stderr: "" });
+    expect(await ids("node-request")).toEqual({ code: 0, stdout: `${nodeRequest}\tPi\n`, stderr: "" });
+    expect(await runInProcess(["completion", "--ids", "device"], { stateDir: tempStateDir() })).toEqual({ code: 0, stdout: "", stderr: "" });
+  });
+
+  it("bash completes pending request ids, paired device ids and node request ids where each belongs", async () => {
+    const f = await fixture();
+    const { waiting, nodeRequest } = await withDevices(f);
+    expect(bashComplete(f, ["moltbot", "devices", "approve", ""])).toEqual([waiting]);
+    expect(bashComplete(f, ["moltbot", "devices", "reject", ""])).toEqual([waiting]);
+    expect(bashComplete(f, ["moltbot", "devices", "remove", ""])).toEqual(["phone-1"]);
+    expect(bashComplete(f, ["moltbot", "devices", "rotate", "--role", "node", "--device", "ph"])).toEqual(["phone-1"]);
+    expect(bashComplete(f, ["moltbot", "nodes", "approve", ""])).toEqual([nodeRequest]);
+    // A new device's id is the device's to choose: nothing to offer.
+    expect(bashComplete(f, ["moltbot", "devices", "request", "--device-id", ""])).toEqual([]);
+  });
+});
+
 describe("zsh and fish completion round trips", () => {
   it(`zsh offers commands, channels and pending codes${skipped("zsh", HAS_ZSH)}`, { skip: !HAS_ZSH }, async () => {
     const f = await fixture();
@@ -203,6 +246,8 @@ describe("zsh and fish completion round trips", () => {
     expect(zshComplete(f, ["moltbot", "pairing", "approve", ""])).toEqual([...CHANNEL_NAMES]);
     expect(zshComplete(f, ["moltbot", "pairing", "approve", "telegram", ""]).sort()).toEqual([...f.codes].sort());
     expect(zshComplete(f, ["moltbot", `--state-dir=${f.stateDir}`, "pairing", "reject", "--channel", "telegram", ""]).sort()).toEqual([...f.codes].sort());
+    await withDevices(f);
+    expect(zshComplete(f, ["moltbot", "devices", "remove", ""])).toEqual(["phone-1"]);
   });
 
   it(`fish offers commands, channels and pending codes${skipped("fish", HAS_FISH)}`, { skip: !HAS_FISH }, async () => {
@@ -211,6 +256,8 @@ describe("zsh and fish completion round trips", () => {
     expect(fishComplete(f, "moltbot pairing approve tele")).toEqual(["telegram"]);
     expect(fishComplete(f, "moltbot pairing approve telegram ").sort()).toEqual([...f.codes].sort());
     expect(fishComplete(f, "moltbot pairing list --js")).toEqual(["--json"]);
+    const { waiting } = await withDevices(f);
+    expect(fishComplete(f, "moltbot devices approve ")).toEqual([waiting]);
   });
 });
 
