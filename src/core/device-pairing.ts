@@ -275,6 +275,47 @@ function optionalText(value: string | undefined, what: string, max: number): str
   return validateText(value, what, max);
 }
 
+/** The request's fields, validated and trimmed, in the order the gateway writes them. */
+export interface ValidDeviceRequest {
+  deviceId: string;
+  publicKey: string;
+  displayName?: string;
+  platform?: string;
+  clientId?: string;
+  clientMode?: string;
+  role?: string;
+  roles?: string[];
+  scopes?: string[];
+  remoteIp?: string;
+  silent?: boolean;
+}
+
+/**
+ * Check what a device sent (usage error on anything malformed). Stores call it before taking a
+ * lock, so bad input creates nothing on disk.
+ */
+export function validateDeviceRequest(input: DeviceRequestInput): ValidDeviceRequest {
+  const valid: ValidDeviceRequest = { deviceId: validateDeviceId(input.deviceId), publicKey: validatePublicKey(input.publicKey) };
+  const displayName = optionalText(input.displayName, "display name", MAX_NAME_LENGTH);
+  if (displayName !== undefined) valid.displayName = displayName;
+  const platform = optionalText(input.platform, "platform", MAX_SHORT_FIELD_LENGTH);
+  if (platform !== undefined) valid.platform = platform;
+  const clientId = optionalText(input.clientId, "client id", MAX_SHORT_FIELD_LENGTH);
+  if (clientId !== undefined) valid.clientId = clientId;
+  const clientMode = optionalText(input.clientMode, "client mode", MAX_SHORT_FIELD_LENGTH);
+  if (clientMode !== undefined) valid.clientMode = clientMode;
+  if (input.role !== undefined) {
+    valid.role = validateRole(input.role);
+    valid.roles = [valid.role];
+  }
+  const scopes = input.scopes === undefined ? [] : validateScopes(input.scopes);
+  if (scopes.length > 0) valid.scopes = scopes;
+  const remoteIp = optionalText(input.remoteIp, "remote IP", MAX_SHORT_FIELD_LENGTH);
+  if (remoteIp !== undefined) valid.remoteIp = remoteIp;
+  if (input.silent !== undefined) valid.silent = input.silent;
+  return valid;
+}
+
 /**
  * A device asks to join. The same device asking again while its request is live gets that
  * request back (`created: false`, nothing written unless expired requests were dropped).
@@ -285,17 +326,8 @@ export function requestDevicePairing(
   now: number,
   random: RandomBytes,
 ): { pending?: DevicePendingState; result: DeviceRequestResult } {
-  const deviceId = validateDeviceId(input.deviceId);
-  const publicKey = validatePublicKey(input.publicKey);
-  const role = input.role === undefined ? undefined : validateRole(input.role);
-  const scopes = input.scopes === undefined ? undefined : validateScopes(input.scopes);
-  const optional = {
-    displayName: optionalText(input.displayName, "display name", MAX_NAME_LENGTH),
-    platform: optionalText(input.platform, "platform", MAX_SHORT_FIELD_LENGTH),
-    clientId: optionalText(input.clientId, "client id", MAX_SHORT_FIELD_LENGTH),
-    clientMode: optionalText(input.clientMode, "client mode", MAX_SHORT_FIELD_LENGTH),
-  };
-  const remoteIp = optionalText(input.remoteIp, "remote IP", MAX_SHORT_FIELD_LENGTH);
+  const valid = validateDeviceRequest(input);
+  const { deviceId } = valid;
 
   const all = Object.values(state.pending);
   const live = all.filter((request) => isDeviceRequestLive(request, now));
@@ -309,23 +341,7 @@ export function requestDevicePairing(
   let requestId = generateUuidV4(random);
   while (requestIds.has(requestId)) requestId = generateUuidV4(random);
 
-  const fields: Partial<DevicePendingRequest> = {};
-  for (const [key, value] of Object.entries(optional)) if (value !== undefined) fields[key] = value;
-  if (role !== undefined) {
-    fields.role = role;
-    fields.roles = [role];
-  }
-  if (scopes !== undefined && scopes.length > 0) fields.scopes = scopes;
-  if (remoteIp !== undefined) fields.remoteIp = remoteIp;
-  if (input.silent !== undefined) fields.silent = input.silent;
-  const request: DevicePendingRequest = {
-    requestId,
-    deviceId,
-    publicKey,
-    ...fields,
-    isRepair: own(state.paired, deviceId) !== undefined,
-    ts: now,
-  };
+  const request: DevicePendingRequest = { requestId, ...valid, isRepair: own(state.paired, deviceId) !== undefined, ts: now };
   return { pending: keyed([...live, request]), result: { created: true, request } };
 }
 

@@ -93,13 +93,8 @@ export interface NodeRequestInput {
   silent?: boolean;
 }
 
-/** A node asks to join; the same node asking again while its request is live gets it back. */
-export function requestNodePairing(
-  state: { pending: NodePendingState; paired: NodePairedState },
-  input: NodeRequestInput,
-  now: number,
-  random: RandomBytes,
-): { pending?: NodePendingState; result: { created: boolean; request: NodePendingRequest } } {
+/** Check what a node sent (usage error on anything malformed); stores call it before locking. */
+export function validateNodeRequest(input: NodeRequestInput): { nodeId: string; fields: Partial<NodePendingRequest> } {
   const nodeId = validateDeviceId(input.nodeId, "node id");
   const fields: Partial<NodePendingRequest> = {};
   const limits = { displayName: MAX_NAME_LENGTH, platform: MAX_SHORT_FIELD_LENGTH, version: MAX_SHORT_FIELD_LENGTH, remoteIp: MAX_SHORT_FIELD_LENGTH };
@@ -108,6 +103,17 @@ export function requestNodePairing(
     if (value !== undefined && value.trim() !== "") fields[key] = validateText(value, key, max);
   }
   if (input.silent !== undefined) fields.silent = input.silent;
+  return { nodeId, fields };
+}
+
+/** A node asks to join; the same node asking again while its request is live gets it back. */
+export function requestNodePairing(
+  state: { pending: NodePendingState; paired: NodePairedState },
+  input: NodeRequestInput,
+  now: number,
+  random: RandomBytes,
+): { pending?: NodePendingState; result: { created: boolean; request: NodePendingRequest } } {
+  const { nodeId, fields } = validateNodeRequest(input);
 
   const all = Object.values(state.pending);
   const live = liveNodeRequests(state.pending, now);

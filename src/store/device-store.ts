@@ -10,6 +10,7 @@ import {
   requestDevicePairing,
   revokeDeviceToken,
   rotateDeviceToken,
+  validateDeviceRequest,
   verifyDeviceToken,
   type DeviceApproveResult,
   type DeviceListing,
@@ -71,8 +72,8 @@ export async function requestDevice(ctx: StoreContext, input: DeviceRequestInput
   // Only "is this device paired?" is asked of paired.json here: the listing's lighter check keeps
   // the pending lock short when thousands of devices are paired.
   const pairedFile = pairedListFile(ctx);
-  // Validate on empty state first (pure): bad input is a usage error before any directory or lock exists.
-  requestDevicePairing({ pending: emptyDevicePending(), paired: emptyDevicePaired() }, input, ctx.now(), ctx.random);
+  // Bad input is a usage error before any directory or lock exists.
+  validateDeviceRequest(input);
   return updateStore([devicePendingStoreFile(ctx)] as const, ([pending]) => {
     const outcome = requestDevicePairing({ pending, paired: readStoreFile(pairedFile) }, input, ctx.now(), ctx.random);
     return { states: [outcome.pending], result: outcome.result };

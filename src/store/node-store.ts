@@ -7,6 +7,7 @@ import {
   liveNodeRequests,
   rejectNodeRequest,
   requestNodePairing,
+  validateNodeRequest,
   verifyNodeToken,
   type NodePairedState,
   type NodePendingRequest,
@@ -53,6 +54,8 @@ export async function requestNode(
   input: NodeRequestInput,
 ): Promise<{ created: boolean; request: NodePendingRequest }> {
   const pairedFile = nodePairedStoreFile(ctx);
+  // Bad input is a usage error before any directory or lock exists.
+  validateNodeRequest(input);
   return updateStore([nodePendingStoreFile(ctx)] as const, ([pending]) => {
     const outcome = requestNodePairing({ pending, paired: readStoreFile(pairedFile) }, input, ctx.now(), ctx.random);
     return { states: [outcome.pending], result: outcome.result };

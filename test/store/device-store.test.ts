@@ -121,6 +121,8 @@ describe("device store on disk", () => {
     ]) {
       expect((await errorOf(miss)).code).toBe("NOT_FOUND");
     }
+    const bad = await errorOf(() => requestDevice(ctx, { deviceId: "d", publicKey: "k", displayName: "a\u001b[2Jb" }));
+    expect(bad.code).toBe("USAGE");
     expect(fs.existsSync(stateDir)).toBe(false);
   });
 

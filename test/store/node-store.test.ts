@@ -67,6 +67,7 @@ describe("legacy node store", () => {
     expect((await errorOf(() => approveNode(ctx, { requestId: "nope" }))).code).toBe("NOT_FOUND");
     expect((await errorOf(() => rejectNode(ctx, { requestId: "nope" }))).code).toBe("NOT_FOUND");
     expect(await verifyNode(ctx, { nodeId: "n", token: "t" })).toEqual({ ok: false });
+    expect((await errorOf(() => requestNode(ctx, { nodeId: "n\u0007" }))).code).toBe("USAGE");
     expect(fs.existsSync(stateDir)).toBe(false);
 
     const dir = path.join(stateDir, "nodes");
