@@ -66,6 +66,8 @@ describe("npm pack", () => {
   it("contains only what runs: the launcher, the bundles, the types, the README", () => {
     const files = pack.files.map((file) => file.path).sort();
     expect(files).toEqual(expect.arrayContaining(["README.md", "bin/moltbot.js", "bin/package.json", "dist/cli.cjs", "dist/index.js", "dist/types/index.d.ts", "package.json"]));
+    // Not the V8 code cache (dist/cli.cjs.cache): it fits only the Node binary that built it.
+    expect(files).not.toContain("dist/cli.cjs.cache");
     for (const file of files) {
       expect(file, file).toMatch(/^(README\.md|LICENSE|package\.json|bin\/moltbot\.js|bin\/package\.json|dist\/cli\.cjs|dist\/index\.js|dist\/types\/.+\.d\.ts)$/);
     }
