@@ -135,4 +135,19 @@ describe("permissions", () => {
     expect((await moltbot(["pairing", "approve", "telegram", code], { stateDir, ...gateway })).code).toBe(0);
     expect(readJsonFile(allowFile)).toEqual({ version: 1, allowFrom: ["111", "333"] });
   });
+
+  it("doctor, as a user who cannot even list the credentials directory, reports it (exit 1) instead of failing", async () => {
+    const stateDir = path.join(faultDir(), "state");
+    await codeOf(stateDir, "111");
+    const credentials = path.join(stateDir, "credentials");
+    // Root-owned 0700: nobody cannot look inside (a non-root runner removes its own read bit).
+    fs.chmodSync(stateDir, 0o755);
+    fs.chmodSync(credentials, RUNNING_AS_ROOT ? 0o700 : 0o300);
+    const doctor = await moltbot(["doctor", "--fix", "--json"], { stateDir, ...gateway });
+    fs.chmodSync(credentials, 0o700);
+    expect(doctor.code).toBe(1);
+    const report = JSON.parse(doctor.stdout) as { findings: { file: string; problem: string; fixed: boolean }[] };
+    expect(report.findings).toContainEqual({ file: credentials, problem: expect.stringContaining("cannot be listed: permission denied"), fixed: false, severity: "error" });
+    expect(fs.readdirSync(credentials)).toEqual(["telegram-pairing.json"]);
+  });
 });
