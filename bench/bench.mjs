@@ -49,7 +49,7 @@ process.on("exit", () => fs.rmSync(WORK, { recursive: true, force: true }));
 
 /** The same clean environment for both sides of every comparison. */
 function benchEnv(stateDir) {
-  const env = { ...process.env, NO_COLOR: "1" };
+  const env = { ...process.env };
   for (const key of Object.keys(env)) {
     if (/^(MOLTBOT_|CLAWDBOT_)/.test(key)) delete env[key];
   }
@@ -110,28 +110,26 @@ function writeAllowlist(dir, count) {
 
 const b64url = (bytes) => randomBytes(bytes).toString("base64url");
 
-/** `<state>/devices/paired.json` with `count` devices, each with one token, as the gateway writes them. */
+/**
+ * `<state>/devices/paired.json` with `count` devices, each exactly as `moltbot devices request
+ * --name … --platform … --role node` followed by `devices approve` writes it (one token).
+ */
 function writePairedDevices(dir, count) {
   const paired = {};
   const base = Date.now() - 86_400_000;
   for (let i = 0; i < count; i++) {
     const deviceId = randomBytes(32).toString("hex");
-    const role = i % 3 === 0 ? "operator" : "node";
-    const scopes = role === "operator" ? ["operator.admin", "operator.read"] : [];
+    const at = base + i * 1000;
     paired[deviceId] = {
       deviceId,
       publicKey: b64url(32),
       displayName: `Device ${i}`,
       platform: ["ios", "android", "macos", "linux"][i % 4],
-      clientId: "moltbot-companion",
-      clientMode: role === "operator" ? "cli" : "node",
-      role,
-      roles: [role],
-      scopes,
-      remoteIp: `10.0.${(i >> 8) & 255}.${i & 255}`,
-      tokens: { [role]: { token: b64url(32), role, scopes, createdAtMs: base + i } },
-      createdAtMs: base + i,
-      approvedAtMs: base + i,
+      role: "node",
+      roles: ["node"],
+      tokens: { node: { token: b64url(32), role: "node", scopes: [], createdAtMs: at } },
+      createdAtMs: at,
+      approvedAtMs: at,
     };
   }
   writeStore(path.join(dir, "devices", "paired.json"), paired);
@@ -147,16 +145,28 @@ const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-/** One whole process; its wall time in ms. A failing command is not a measurement: stop. */
+const STDOUT = path.join(WORK, "stdout.json");
+
+/**
+ * One whole process; its wall time in ms. Its stdout goes to a file, as with `> out.json`, so that
+ * a large output measures moltbot writing it, not this script draining a pipe. A failing command
+ * is not a measurement: stop.
+ */
 function timeOnce(side) {
   side.prepare?.();
+  const out = fs.openSync(STDOUT, "w");
+  let child;
   const start = process.hrtime.bigint();
-  const child = spawnSync(NODE, side.args, { env: side.env, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
+  try {
+    child = spawnSync(NODE, side.args, { env: side.env, stdio: ["ignore", out, "pipe"] });
+  } finally {
+    fs.closeSync(out);
+  }
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (child.status !== 0) {
     throw new Error(`${side.label} exited ${child.status ?? child.signal}: ${String(child.stderr).trim().slice(0, 300)}`);
   }
-  return { ms, stdout: child.stdout };
+  return { ms, stdout: () => fs.readFileSync(STDOUT, "utf8") };
 }
 
 /** Medians of A and B over `count` interleaved runs, after warm-ups (checked with `check`). */
@@ -164,7 +174,7 @@ function compare(a, b, { count, warmups = 3 }) {
   for (let i = 0; i < warmups; i++) {
     for (const side of [a, b]) {
       const { stdout } = timeOnce(side);
-      if (i === 0 && side.check) side.check(String(stdout));
+      if (i === 0 && side.check) side.check(stdout());
     }
   }
   const times = { a: [], b: [] };
@@ -186,13 +196,10 @@ fs.writeFileSync(
 function peakRssOnce(side) {
   const out = path.join(WORK, "rss.txt");
   fs.rmSync(out, { force: true });
+  const stdio = ["ignore", "pipe", "pipe"];
   const child = TIME
-    ? spawnSync(TIME, ["-f", "%M", "-o", out, NODE, ...side.args], { env: side.env, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 })
-    : spawnSync(NODE, ["--require", RSS_PRELOAD, ...side.args], {
-        env: { ...side.env, BENCH_RSS_FILE: out },
-        stdio: ["ignore", "pipe", "pipe"],
-        maxBuffer: 64 * 1024 * 1024,
-      });
+    ? spawnSync(TIME, ["-f", "%M", "-o", out, NODE, ...side.args], { env: side.env, stdio })
+    : spawnSync(NODE, ["--require", RSS_PRELOAD, ...side.args], { env: { ...side.env, BENCH_RSS_FILE: out }, stdio });
   if (child.status !== 0) throw new Error(`${side.label} exited ${child.status ?? child.signal}: ${String(child.stderr).trim().slice(0, 300)}`);
   const kib = Number(fs.readFileSync(out, "utf8").trim().split("\n").pop());
   if (!Number.isFinite(kib) || kib <= 0) throw new Error(`could not read the peak RSS of ${side.label}`);

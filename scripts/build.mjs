@@ -7,6 +7,7 @@ import { Buffer } from "node:buffer";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
@@ -32,9 +33,18 @@ const common = {
  *   "no colour": the default `chalk` instance is colourless, never wrong on a pipe.
  * - graceful-fs (pulled in by proper-lockfile) patches and queues fs calls to survive EMFILE; a command
  *   opens a handful of files and locked-update passes its own fs anyway, so node:fs stands in for it.
+ * - proper-lockfile's signal-exit 3 loads node:assert, which creates process.stderr (streams): ~5 ms
+ *   of every write. It gets signal-exit 4's onExit instead (same contract: run this on exit or on a
+ *   fatal signal), the copy write-file-atomic already bundles.
+ * - write-file-atomic loads node:crypto (which loads streams; ~4 ms) only to hash pid, thread id and a
+ *   counter into its temp-file suffix, and node:worker_threads (~1 ms) only for that thread id. The CLI
+ *   runs on the main thread (id 0), and the suffix only has to differ between writers (it still does:
+ *   same inputs, FNV-1a instead of SHA-1; each store file is also written under its lock), so both are
+ *   given to it without loading those modules. The library bundle (dist/index.js) keeps the originals.
  * - `await import("node:…")` of a built-in becomes a bundled, lazily evaluated require(), so the bundle
  *   holds no real import(), which the launcher's cached compile (bin/moltbot.js) could not serve.
  */
+const signalExit4 = createRequire(path.join(root, "node_modules", "write-file-atomic", "package.json")).resolve("signal-exit");
 const BUILTIN = /^(node:)?(assert|child_process|crypto|events|fs|os|path|process|readline|stream|tty|util|worker_threads)$/;
 const startupTrims = {
   name: "startup-trims",
@@ -54,6 +64,27 @@ const startupTrims = {
     b.onLoad({ filter: /.*/, namespace: "no-color-detection" }, () => ({
       contents: "export default { stdout: false, stderr: false };",
       loader: "js",
+    }));
+    b.onResolve({ filter: /^(node:)?(crypto|worker_threads)$/ }, (args) =>
+      /[\\/]node_modules[\\/]write-file-atomic[\\/]/.test(args.importer)
+        ? { path: args.path.replace(/^node:/, ""), namespace: "write-file-atomic-shim" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "write-file-atomic-shim" }, (args) => ({
+      contents:
+        args.path === "worker_threads"
+          ? "module.exports={threadId:0,isMainThread:true};"
+          : // createHash(...).update(s)...digest() -> 4 bytes of FNV-1a over everything given to update().
+            `exports.createHash=()=>{let h=0x811c9dc5;const o={update(s){for(const c of String(s))h=Math.imul(h^c.codePointAt(0),16777619)>>>0;return o},digest(){const b=Buffer.alloc(4);b.writeUInt32BE(h);return b}};return o};`,
+      loader: "js",
+    }));
+    b.onResolve({ filter: /^signal-exit$/ }, (args) =>
+      /[\\/]node_modules[\\/]proper-lockfile[\\/]/.test(args.importer) ? { path: "signal-exit", namespace: "signal-exit-4" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "signal-exit-4" }, () => ({
+      contents: `module.exports=require(${JSON.stringify(signalExit4)}).onExit;`,
+      loader: "js",
+      resolveDir: root,
     }));
     b.onResolve({ filter: /^graceful-fs$/ }, () => ({ path: "graceful-fs", namespace: "plain-fs" }));
     b.onLoad({ filter: /.*/, namespace: "plain-fs" }, () => ({ contents: 'module.exports=require("node:fs");', loader: "js" }));

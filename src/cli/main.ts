@@ -22,25 +22,39 @@ function fdWriter(fd: number, stream: () => NodeJS.WriteStream): (text: string) 
       stream().write(text);
       return;
     }
-    let rest = Buffer.from(text, "utf8");
+    // Usually one write takes it all (blocking pipes, files, terminals), without copying the text.
+    let rest: string | Buffer = text;
     while (rest.length > 0) {
       try {
-        rest = rest.subarray(fs.writeSync(fd, rest));
+        const written = typeof rest === "string" ? fs.writeSync(fd, rest) : fs.writeSync(fd, rest);
+        if (typeof rest === "string" && written === Buffer.byteLength(rest)) return;
+        rest = (typeof rest === "string" ? Buffer.from(rest, "utf8") : rest).subarray(written);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === "EAGAIN") {
-          viaStream = true;
-          stream().write(rest);
-          return;
-        }
         if (code === "EPIPE") {
           closed = true;
           return;
         }
-        throw error;
+        if (code !== "EAGAIN") throw error;
+        viaStream = true;
+        stream().write(rest);
+        return;
       }
     }
   };
+}
+
+/**
+ * Whether `fd` is a terminal. Only a character device can be one, and fstat tells that without
+ * loading Node's tty and net modules; so pipes and files (scripts) get their answer for free.
+ */
+function isTerminal(fd: number, stream: () => { isTTY?: boolean }): boolean {
+  try {
+    if (!fs.fstatSync(fd).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return stream().isTTY === true;
 }
 
 function readAllStdin(): Promise<string> {
@@ -73,14 +87,15 @@ export function processIO(): CliIO {
     out: fdWriter(1, () => process.stdout),
     err: fdWriter(2, () => process.stderr),
     get color() {
-      return colorAllowed && process.stdout.isTTY === true;
+      return colorAllowed && isTerminal(1, () => process.stdout);
     },
     get columns() {
       // A pipe has no width: tables are not cut, so a script sees whole ids.
-      return process.stdout.columns || Number(env.COLUMNS) || (process.stdout.isTTY ? 80 : Number.POSITIVE_INFINITY);
+      if (!isTerminal(1, () => process.stdout)) return Number(env.COLUMNS) || Number.POSITIVE_INFINITY;
+      return process.stdout.columns || Number(env.COLUMNS) || 80;
     },
     get interactive() {
-      return process.stdin.isTTY === true && process.stderr.isTTY === true;
+      return isTerminal(0, () => process.stdin) && isTerminal(2, () => process.stderr);
     },
     env,
     readStdin: readAllStdin,
