@@ -2,14 +2,13 @@
 // in-process (on a throw-away state dir), so that bin/moltbot.js starts without compiling the bundle.
 // Run by scripts/build.mjs. The cache starts with the bundle's build id; bin/moltbot.js uses it only
 // when that id matches, and V8 refuses it under another Node version, so a stale cache costs nothing.
-import { Buffer } from "node:buffer";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 
 // The launcher itself compiles the bundle here, so the cache is made for exactly the text it loads.
-const { CLI, loadCli } = createRequire(import.meta.url)("../bin/moltbot.js");
+const { CLI, loadCli, saveCache } = createRequire(import.meta.url)("../bin/moltbot.js");
 
 const state = fs.mkdtempSync(path.join(os.tmpdir(), "moltbot-code-cache-"));
 const at = new Date().toISOString();
@@ -36,17 +35,13 @@ const COMMANDS = [
 ];
 
 async function writeCache() {
-  const idMatch = /\/\/moltbot-build:([0-9a-f]{16})\n$/.exec(fs.readFileSync(CLI, "utf8").slice(-40));
-  if (!idMatch) throw new Error(`${CLI} has no build id`);
   process.env.MOLTBOT_STATE_DIR = state;
   process.env.NO_COLOR = "1";
-  const { exports: cli, script } = loadCli();
+  const { exports: cli, script, id } = loadCli();
+  if (id === undefined) throw new Error(`${CLI} has no build id`);
   for (const argv of COMMANDS) await cli.main(argv);
   process.exitCode = 0;
-  const file = `${CLI}.cache`;
-  const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, Buffer.concat([Buffer.from(idMatch[1], "latin1"), script.createCachedData()]));
-  fs.renameSync(temp, file);
+  saveCache(script, id);
 }
 
 writeCache()
