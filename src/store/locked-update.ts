@@ -27,12 +27,74 @@ export function lockTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(value) && value >= 0 ? value : DEFAULT_LOCK_TIMEOUT_MS;
 }
 
+/*
+ * proper-lockfile takes a stale lock over with stat-then-rmdir, which is not atomic: two processes
+ * that both saw the same dead lock can end up with the second removing the lock the first just
+ * made, and both writing (found by test/faults/crash.test.ts). The lock directories stay exactly
+ * the gateway's; this process only refuses to remove a lock directory that is not the one it means:
+ * - it remembers which directory it created (inode + birth time: ext4 reuses an inode at once), and
+ *   never removes a different one in its place (release, exit cleanup, a failed acquisition);
+ * - before removing someone else's lock as stale, it checks again that it still is stale;
+ * - before every write it checks that its lock is still its own (HeldLock.compromised).
+ */
+const ownLocks = new Map<string, string>();
+
+function lockIdentity(dir: string): string | undefined {
+  try {
+    const stat = fs.statSync(dir);
+    return `${stat.dev}:${stat.ino}:${stat.birthtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Ours and still there: the directory this process created, not one made in its place since. */
+function isOwnLock(dir: string): boolean {
+  const identity = ownLocks.get(dir);
+  return identity !== undefined && lockIdentity(dir) === identity;
+}
+
+/** Whether removing `dir` now removes what the caller means: our own lock, or a lock that is still stale. */
+function mayRemove(dir: string): boolean {
+  if (ownLocks.has(dir)) return isOwnLock(dir);
+  try {
+    return fs.statSync(dir).mtimeMs < Date.now() - LOCK_STALE_MS;
+  } catch {
+    return false;
+  }
+}
+
+type Callback = (error: NodeJS.ErrnoException | null) => void;
+
 // The lock directory is created 0700 like every other directory of the store. node:fs is the
 // prototype rather than spread: a spread evaluates fs's lazy getters (fs.promises, streams), which
 // would load those modules on every start-up, read-only commands included.
 const lockFs: typeof fs = Object.create(fs, {
   mkdir: {
-    value: (dir: string, callback: (error: NodeJS.ErrnoException | null) => void) => fs.mkdir(dir, { mode: 0o700 }, callback),
+    value: (dir: string, callback: Callback) =>
+      fs.mkdir(dir, { mode: 0o700 }, (error) => {
+        const identity = error ? undefined : lockIdentity(dir);
+        if (identity !== undefined) ownLocks.set(dir, identity);
+        callback(error);
+      }),
+  },
+  rmdir: {
+    // Not removing a directory that is not the one meant is reported as done: the lock the caller
+    // wanted gone is gone; the one there now belongs to another process.
+    value: (dir: string, callback: Callback) => {
+      if (!mayRemove(dir)) {
+        ownLocks.delete(dir);
+        return callback(null);
+      }
+      ownLocks.delete(dir);
+      fs.rmdir(dir, callback);
+    },
+  },
+  rmdirSync: {
+    value: (dir: string) => {
+      if (mayRemove(dir)) fs.rmdirSync(dir);
+      ownLocks.delete(dir);
+    },
   },
 });
 
@@ -73,10 +135,13 @@ export async function acquireLock(file: string, deadline: number): Promise<HeldL
             // Already released or taken over as stale: nothing of ours is left to clean up.
           }
         },
-        compromised: () => compromisedBy,
+        compromised: () => compromisedBy ?? (isOwnLock(path.resolve(`${file}.lock`)) ? undefined : new Error("another process took it over")),
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw storeIoError(error, `${file}.lock`, "creating");
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOENT: the directory we had just made was removed by a process taking over a stale lock.
+      const busy = code === "ELOCKED" || (code === "ENOENT" && fs.existsSync(path.dirname(file)));
+      if (!busy) throw storeIoError(error, `${file}.lock`, "creating");
       if (Date.now() >= deadline) {
         throw new MoltbotError(
           "STORE_LOCKED",
@@ -118,24 +183,28 @@ export async function updateStore<T extends readonly unknown[], R>(
   options: { writeOrder?: readonly number[] } = {},
 ): Promise<R> {
   const deadline = Date.now() + lockTimeoutMs();
-  const held: HeldLock[] = [];
-  try {
-    for (const file of files) {
-      ensureDir(path.dirname(file.path));
-      held.push(await acquireLock(file.path, deadline));
+  for (;;) {
+    const held: HeldLock[] = [];
+    try {
+      for (const file of files) {
+        ensureDir(path.dirname(file.path));
+        held.push(await acquireLock(file.path, deadline));
+      }
+      const current = files.map((file) => readStoreFile(file)) as unknown as T;
+      const { states, result } = mutate(current);
+      // A lock lost before anything was written (see lockFs): start over rather than fail.
+      if (held.some((lock) => lock.compromised()) && Date.now() < deadline) continue;
+      const order = options.writeOrder ?? files.map((_, index) => index);
+      for (const index of order) {
+        const next = states[index];
+        if (next !== undefined) await writeStoreFile(files[index]!.path, next, held[index]!);
+      }
+      return result;
+    } catch (error) {
+      if (isMoltbotError(error)) throw error;
+      throw storeIoError(error, files[0]?.path ?? "store", "writing");
+    } finally {
+      for (const lock of held.reverse()) await lock.release();
     }
-    const current = files.map((file) => readStoreFile(file)) as unknown as T;
-    const { states, result } = mutate(current);
-    const order = options.writeOrder ?? files.map((_, index) => index);
-    for (const index of order) {
-      const next = states[index];
-      if (next !== undefined) await writeStoreFile(files[index]!.path, next, held[index]!);
-    }
-    return result;
-  } catch (error) {
-    if (isMoltbotError(error)) throw error;
-    throw storeIoError(error, files[0]?.path ?? "store", "writing");
-  } finally {
-    for (const lock of held.reverse()) await lock.release();
   }
 }

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { LOCK_STALE_MS } from "../../src/store/locked-update.js";
+import { LOCK_STALE_MS, acquireLock, updateStore } from "../../src/store/locked-update.js";
+import { allowFileSchema } from "../../src/store/schemas.js";
 import { ROOT, readJsonFile } from "../helpers.js";
 import { backdate, expectOneCleanErrorLine, faultDir, fingerprint, moltbot, startMoltbot } from "./fault-helpers.js";
 
@@ -104,6 +105,43 @@ describe("locks", () => {
     } finally {
       clearInterval(keepFresh);
     }
+  });
+
+  it("a lock taken over by another process while held is noticed before writing: nothing is written, and the new owner's lock is never removed", async () => {
+    const dir = path.join(faultDir(), "credentials");
+    fs.mkdirSync(dir, { mode: 0o700 });
+    const file = path.join(dir, "telegram-allowFrom.json");
+    fs.writeFileSync(file, '{"version":1,"allowFrom":["111"]}\n', { mode: 0o600 });
+    const lock = await acquireLock(file, Date.now() + 1_000);
+    expect(lock.compromised()).toBeUndefined();
+    // What proper-lockfile's non-atomic stale takeover can do: another process replaces our lock.
+    fs.rmdirSync(`${file}.lock`);
+    fs.mkdirSync(`${file}.lock`);
+    expect(lock.compromised()).toBeInstanceOf(Error);
+    await lock.release();
+    expect(fs.statSync(`${file}.lock`).isDirectory()).toBe(true);
+
+    // The one read-modify-write notices it too, starts over, and gives up at the deadline unwritten.
+    const storeFile = { path: file, label: "a telegram allowlist", schema: allowFileSchema, empty: () => ({ version: 1 as const, allowFrom: [] }) };
+    const previous = process.env.MOLTBOT_LOCK_TIMEOUT_MS;
+    process.env.MOLTBOT_LOCK_TIMEOUT_MS = "300";
+    fs.rmdirSync(`${file}.lock`);
+    try {
+      const update = updateStore([storeFile] as const, ([allow]) => {
+        if (!fs.existsSync(`${file}.thief`)) {
+          fs.writeFileSync(`${file}.thief`, "");
+          fs.rmdirSync(`${file}.lock`);
+          fs.mkdirSync(`${file}.lock`);
+        }
+        return { states: [{ ...allow, allowFrom: [...allow.allowFrom, "222"] }], result: "written" };
+      });
+      await expect(update).rejects.toMatchObject({ code: "STORE_LOCKED" });
+    } finally {
+      if (previous === undefined) delete process.env.MOLTBOT_LOCK_TIMEOUT_MS;
+      else process.env.MOLTBOT_LOCK_TIMEOUT_MS = previous;
+    }
+    expect(fs.readFileSync(file, "utf8")).toBe('{"version":1,"allowFrom":["111"]}\n');
+    expect(fs.statSync(`${file}.lock`).isDirectory()).toBe(true);
   });
 
   // The next three wait for real time (10-16 s each), so they run side by side.
