@@ -116,7 +116,7 @@ describe("crashes", () => {
         if (outcome.code === 3) {
           // Stuck behind a killed writer's lock: a clear STORE_LOCKED error, nothing acknowledged.
           const error = (JSON.parse(outcome.stdout) as { error: { code: string; message: string } }).error;
-          expect(error.code).toBe("STORE_LOCKED");
+          expect(error.code, error.message).toBe("STORE_LOCKED");
           expect(error.message).toContain("moltbot doctor");
           figures.lockTimeouts++;
           return;
