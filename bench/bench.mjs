@@ -44,6 +44,7 @@ if (!fs.existsSync(path.join(ROOT, "dist", "cli.cjs"))) {
 // ---------------------------------------------------------------------------------------------
 // Environment and fixtures
 
+const LOAD_BEFORE = os.loadavg();
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), "moltbot-bench-"));
 process.on("exit", () => fs.rmSync(WORK, { recursive: true, force: true }));
 
@@ -332,7 +333,9 @@ if (wanted("concurrent")) {
     await round(false);
     const times = { simultaneous: [], sequential: [] };
     let minKept = 24;
-    const count = runsOverride !== undefined ? Math.max(1, Math.ceil(runsOverride / 4)) : 5;
+    // Rounds pair a simultaneous and a sequential batch; a batch is 24 processes on a shared
+    // machine, so single rounds scatter widely and it takes several for a stable median.
+    const count = runsOverride !== undefined ? Math.max(1, Math.ceil(runsOverride / 4)) : 9;
     for (let i = 0; i < count; i++) {
       const order = i % 2 === 0 ? [true, false] : [false, true];
       for (const simultaneous of order) {
@@ -368,9 +371,10 @@ const header = ["figure (A / B)", "median A", "median B", "ratio", "target", "re
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i].length)));
 const format = (cells) => cells.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd();
 const cpus = os.cpus();
+const load = (values) => values.map((value) => value.toFixed(1)).join(" ");
 console.log(
-  `moltbot bench: Node ${process.version}, ${cpus.length} × ${cpus[0]?.model.trim() ?? "cpu"}, NODE_EXTRA_CA_CERTS unset on both sides, ` +
-    "medians of interleaved whole-process runs",
+  `moltbot bench: Node ${process.version}, ${cpus.length} × ${cpus[0]?.model.trim() ?? "cpu"}, load average ${load(LOAD_BEFORE)} → ` +
+    `${load(os.loadavg())}; NODE_EXTRA_CA_CERTS unset on both sides; medians of interleaved whole-process runs`,
 );
 console.log(format(header));
 for (const line of lines) console.log(format(line));
