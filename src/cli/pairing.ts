@@ -18,13 +18,13 @@ type Action = (io: CliIO, command: Command, args: string[]) => Promise<void>;
 export type Runner = (action: Action) => (...args: unknown[]) => Promise<void>;
 
 function parseMeta(pairs: readonly string[]): Record<string, string> {
-  const meta: Record<string, string> = {};
-  for (const pair of pairs) {
+  const entries = pairs.map((pair): [string, string] => {
     const at = pair.indexOf("=");
     if (at <= 0) throw new MoltbotError("USAGE", `--meta takes key=value (got "${pair.slice(0, 40)}").`);
-    meta[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return meta;
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
+  // fromEntries defines own properties, so no key (not even __proto__) is silently lost.
+  return Object.fromEntries(entries);
 }
 
 function formatMeta(meta: Record<string, string> | undefined): string {

@@ -117,11 +117,17 @@ export function validateMeta(meta: Record<string, string>): Record<string, strin
     throw new MoltbotError("USAGE", `Too many --meta entries (${entries.length}; at most ${MAX_META_ENTRIES}).`);
   }
   for (const [key, value] of entries) {
-    if (!META_KEY_PATTERN.test(key)) {
+    // `__proto__` would be swallowed by any plain object on the way (and by the gateway's).
+    if (!META_KEY_PATTERN.test(key) || key === "__proto__") {
       throw new MoltbotError("USAGE", `Invalid meta key "${key.slice(0, 64)}": use letters, digits, "_", "." or "-" (at most 64).`);
     }
     if (typeof value !== "string" || value.length > MAX_META_VALUE_LENGTH) {
       throw new MoltbotError("USAGE", `The meta value of "${key}" is too long (at most ${MAX_META_VALUE_LENGTH} characters).`);
+    }
+    // A display name has no use for terminal controls; refusing them keeps escape sequences out of
+    // the store (listings still escape whatever another writer may have stored).
+    if (CONTROL_CHARACTERS.test(value)) {
+      throw new MoltbotError("USAGE", `The meta value of "${key}" contains control characters.`);
     }
   }
   return Object.fromEntries(entries);

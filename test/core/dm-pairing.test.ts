@@ -149,6 +149,10 @@ describe("request: a new sender", () => {
     expect(errorOf(() => send(state, "1", T0, { meta: { "": "v" } })).code).toBe("USAGE");
     expect(errorOf(() => send(state, "1", T0, { meta: { k: "v".repeat(513) } })).code).toBe("USAGE");
     expect(validateMeta({ "user.name_1-x": "v".repeat(512) })).toEqual({ "user.name_1-x": "v".repeat(512) });
+    expect(errorOf(() => validateMeta({ username: "\u001b[2Jalice" })).code).toBe("USAGE");
+    expect(errorOf(() => validateMeta({ username: "ali\nce" })).code).toBe("USAGE");
+    expect(errorOf(() => validateMeta(Object.fromEntries([["__proto__", "x"]]))).code).toBe("USAGE");
+    expect(validateMeta({ username: "Zoë 🦞" })).toEqual({ username: "Zoë 🦞" });
   });
 });
 

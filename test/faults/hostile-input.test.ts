@@ -46,6 +46,8 @@ const CASES: Case[] = [
   { name: "sender id with a newline", args: ["pairing", "request", "telegram", "123\nApproved!"], exit: 2 },
   { name: "blank sender id", args: ["pairing", "request", "telegram", "   "], exit: 2 },
   { name: "meta key with an escape sequence", args: ["pairing", "request", "telegram", "123", "--meta", `${CSI_CLEAR}=x`], exit: 2 },
+  { name: "meta value with an escape sequence", args: ["pairing", "request", "telegram", "123", "--meta", `username=${CSI_CLEAR}x`], exit: 2 },
+  { name: "meta key __proto__", args: ["pairing", "request", "telegram", "123", "--meta", "__proto__=x"], exit: 2 },
   { name: "meta without =", args: ["pairing", "request", "telegram", "123", "--meta", "username"], exit: 2 },
   { name: "meta value of 100 kB", args: ["pairing", "request", "telegram", "123", "--meta", `username=${HUGE_ID}`], exit: 2 },
   {
@@ -165,11 +167,17 @@ describe("hostile input", () => {
     expect(listTree(root)).toEqual([]);
   });
 
-  it("meta values are sender data: stored as given, and never printed raw (escaped in every listing)", async () => {
+  it("meta with escape sequences stored by another writer (a gateway) is never printed raw", async () => {
     const stateDir = path.join(faultDir(), "state");
     const evil = `${CSI_CLEAR}${ESC}]0;pwned\u0007\u009b31m`;
-    const created = await moltbot(["pairing", "request", "telegram", "123", "--meta", `username=${evil}`], { stateDir });
-    expect(created.code).toBe(0);
+    const at = new Date().toISOString();
+    const file = path.join(stateDir, "credentials", "telegram-pairing.json");
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(
+      file,
+      `${JSON.stringify({ version: 1, requests: [{ id: "123", code: "ABCD2345", createdAt: at, lastSeenAt: at, meta: { username: evil } }] })}\n`,
+      { mode: 0o600 },
+    );
     for (const args of [["pairing", "list", "telegram"], ["pairing", "list"], ["pairing", "request", "telegram", "123"]]) {
       const outcome = await moltbot(args, { stateDir });
       expect(outcome.code).toBe(0);
