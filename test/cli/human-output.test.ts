@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { displayWidth } from "../../src/cli/output.js";
 import { BIN, cliEnv, tempStateDir } from "../helpers.js";
@@ -100,13 +101,19 @@ describe("pairing list (human)", () => {
     expect(run.stdout).toContain(codes[1]);
   });
 
-  it("escapes control characters a sender put in their id or meta", async () => {
+  it("escapes control characters in ids and meta stored by a gateway, whatever wrote them", async () => {
     const stateDir = tempStateDir();
     const time = clock();
-    await runInProcess(["pairing", "request", "discord", "evil", "--meta", "username=\u001b[2J\u001b]0;pwned\u0007x"], { stateDir, now: time.now });
+    // Written as a (less careful) gateway might have: request refuses these, list must still be safe.
+    const credentials = path.join(stateDir, "credentials");
+    fs.mkdirSync(credentials, { recursive: true, mode: 0o700 });
+    const at = new Date(T0).toISOString();
+    const hostile = { id: "evil\u202e\u001b[31m", code: "ABCD2345", createdAt: at, lastSeenAt: at, meta: { username: "\u001b[2J\u001b]0;pwned\u0007x" } };
+    fs.writeFileSync(path.join(credentials, "discord-pairing.json"), JSON.stringify({ version: 1, requests: [hostile] }), { mode: 0o600 });
     const run = await runInProcess(["pairing", "list", "discord"], { stateDir, now: time.now, columns: 200 });
-    expect(run.stdout).not.toContain("\u001b");
-    expect(run.stdout).not.toContain("\u0007");
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toMatch(/[\u0007\u001b\u202e]/);
+    expect(run.stdout).toContain("evil\\u202e\\e[31m");
     expect(run.stdout).toContain("username=\\e[2J\\e]0;pwned\\x07x");
   });
 
