@@ -41,6 +41,9 @@ const common = {
  *   runs on the main thread (id 0), and the suffix only has to differ between writers (it still does:
  *   same inputs, FNV-1a instead of SHA-1; each store file is also written under its lock), so both are
  *   given to it without loading those modules. The library bundle (dist/index.js) keeps the originals.
+ * - write-file-atomic resolves the target with fs.realpath, Node's JavaScript version, which lstat()s
+ *   every component of the path, one thread-pool round trip each, on every write; it gets
+ *   fs.realpath.native (one realpath(3) call, same result on Linux and macOS) instead.
  * - `await import("node:…")` of a built-in becomes a bundled, lazily evaluated require(), so the bundle
  *   holds no real import(), which the launcher's cached compile (bin/moltbot.js) could not serve.
  */
@@ -65,14 +68,16 @@ const startupTrims = {
       contents: "export default { stdout: false, stderr: false };",
       loader: "js",
     }));
-    b.onResolve({ filter: /^(node:)?(crypto|worker_threads)$/ }, (args) =>
+    b.onResolve({ filter: /^(node:)?(crypto|worker_threads|fs)$/ }, (args) =>
       /[\\/]node_modules[\\/]write-file-atomic[\\/]/.test(args.importer)
         ? { path: args.path.replace(/^node:/, ""), namespace: "write-file-atomic-shim" }
         : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: "write-file-atomic-shim" }, (args) => ({
       contents:
-        args.path === "worker_threads"
+        args.path === "fs"
+          ? 'const fs=require("node:fs");module.exports=Object.create(fs,{realpath:{value:fs.realpath.native,enumerable:true}});'
+          : args.path === "worker_threads"
           ? "module.exports={threadId:0,isMainThread:true};"
           : // createHash(...).update(s)...digest() -> 4 bytes of FNV-1a over everything given to update().
             `exports.createHash=()=>{let h=0x811c9dc5;const o={update(s){for(const c of String(s))h=Math.imul(h^c.codePointAt(0),16777619)>>>0;return o},digest(){const b=Buffer.alloc(4);b.writeUInt32BE(h);return b}};return o};`,
