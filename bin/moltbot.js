@@ -40,10 +40,28 @@ function loadCli() {
   return { exports: cli.exports, script, id, usedCache: cachedData !== undefined && !script.cachedDataRejected };
 }
 
-/** Write the code compiled so far as the cache of build `id` (temp file, then rename). */
-function saveCache(script, id) {
+function cacheId() {
+  try {
+    const fd = fs.openSync(CACHE, "r");
+    try {
+      const head = Buffer.alloc(16);
+      return fs.readSync(fd, head, 0, 16, 0) === 16 ? head.toString("latin1") : undefined;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Write the code compiled so far as the cache of build `id` (temp file, then rename). Unless `replace`,
+ * a cache of the same build that appeared meanwhile is kept: the build's own covers more commands.
+ */
+function saveCache(script, id, { replace = false } = {}) {
   const temp = `${CACHE}.${process.pid}.tmp`;
   try {
+    if (!replace && cacheId() === id) return;
     fs.accessSync(path.dirname(CACHE), fs.constants.W_OK);
     fs.writeFileSync(temp, Buffer.concat([Buffer.from(id, "latin1"), script.createCachedData()]), { mode: 0o644 });
     fs.renameSync(temp, CACHE);

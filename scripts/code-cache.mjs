@@ -41,7 +41,7 @@ async function writeCache() {
   if (id === undefined) throw new Error(`${CLI} has no build id`);
   for (const argv of COMMANDS) await cli.main(argv);
   process.exitCode = 0;
-  saveCache(script, id);
+  saveCache(script, id, { replace: true });
 }
 
 writeCache()
