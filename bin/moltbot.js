@@ -37,7 +37,8 @@ function loadCli() {
   const script = new Script(HEAD + source + TAIL, { filename: CLI, cachedData });
   const cli = { exports: {} };
   script.runInThisContext()(cli.exports, require, cli, CLI, path.dirname(CLI));
-  return { exports: cli.exports, script, id, usedCache: cachedData !== undefined && !script.cachedDataRejected };
+  const rejected = cachedData !== undefined && script.cachedDataRejected === true;
+  return { exports: cli.exports, script, id, usedCache: cachedData !== undefined && !rejected, rejected };
 }
 
 function cacheId() {
@@ -72,7 +73,9 @@ function saveCache(script, id, { replace = false } = {}) {
 
 if (require.main === module) {
   const cli = loadCli();
-  if (!cli.usedCache && cli.id !== undefined) process.once("exit", () => saveCache(cli.script, cli.id));
+  // One that V8 refused (another Node version, or damaged) is replaced; otherwise a cache of this
+  // build written meanwhile (by the build itself) is kept.
+  if (!cli.usedCache && cli.id !== undefined) process.once("exit", () => saveCache(cli.script, cli.id, { replace: cli.rejected }));
   cli.exports.main();
 } else {
   module.exports = { CLI, loadCli, saveCache };
