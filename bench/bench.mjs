@@ -324,7 +324,7 @@ if (wanted("devices")) {
       args: ["-e", FLOOR_DEVICES, path.join(big, "devices", "paired.json")],
       env: benchEnv(),
     };
-    const f = compare(bare, nodeBare, { count: runs(10), warmups: 2 });
+    const f = compare(bare, nodeBare, { count: runs(16), warmups: 2 });
     reference("  floor: 10 paired + bare Node's read/parse/print of the 10 000", r.b + f.a - f.b, r.b, "ms", floorNote(f));
   } catch (error) {
     row("devices list --json: 10 000 paired / 10 paired", NaN, NaN, "ms", 2, `error: ${error.message}`);
@@ -342,7 +342,7 @@ if (wanted("allowlist")) {
     args: ["-e", FLOOR_ALLOWLIST, path.join(dir, "credentials", "telegram-allowFrom.json")],
     env: benchEnv(),
   };
-  const f = compare(bare, nodeBare, { count: runs(10), warmups: 2 });
+  const f = compare(bare, nodeBare, { count: runs(16), warmups: 2 });
   reference("  floor: empty + bare Node's parse/rewrite/fsync of the 100 000", r.b + f.a - f.b, r.b, "ms", floorNote(f));
 }
 
