@@ -64,6 +64,8 @@ export function runMoltbot(
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    // A command that does not read stdin may exit before we finish writing it: that EPIPE is expected.
+    child.stdin.on("error", () => {});
     child.stdin.end(options.input ?? "");
   });
 }

@@ -56,7 +56,8 @@ export function startMoltbot(args: readonly string[], options: SpawnOptions): Ru
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  if (options.input !== undefined) child.stdin!.end(options.input);
+  // A command that does not read stdin may exit before we finish writing it: that EPIPE is expected.
+  if (options.input !== undefined) child.stdin!.on("error", () => {}).end(options.input);
   const done = new Promise<Outcome>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - started, endedAt: Date.now() }));
