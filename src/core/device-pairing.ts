@@ -12,8 +12,8 @@ import { generateToken, generateUuidV4, mergeOrdered, normalizeScopes, secretsEq
 /** Pending requests expire this long after `ts`; a request exactly 5 minutes old is still live. */
 export const DEVICE_REQUEST_TTL_MS = 5 * 60 * 1000;
 
-export interface DevicePendingRequest {
-  requestId: string;
+/** What a device says about itself when it asks to pair (validated, trimmed, in the gateway's order). */
+export interface ValidDeviceRequest {
   deviceId: string;
   publicKey: string;
   displayName?: string;
@@ -25,6 +25,10 @@ export interface DevicePendingRequest {
   scopes?: string[];
   remoteIp?: string;
   silent?: boolean;
+}
+
+export interface DevicePendingRequest extends ValidDeviceRequest {
+  requestId: string;
   /** Always written by us; older gateways may have left it out. */
   isRepair?: boolean;
   /** Epoch ms at creation. */
@@ -43,17 +47,7 @@ export interface DeviceToken {
   [key: string]: unknown;
 }
 
-export interface PairedDevice {
-  deviceId: string;
-  publicKey: string;
-  displayName?: string;
-  platform?: string;
-  clientId?: string;
-  clientMode?: string;
-  role?: string;
-  roles?: string[];
-  scopes?: string[];
-  remoteIp?: string;
+export interface PairedDevice extends Omit<ValidDeviceRequest, "silent"> {
   tokens?: Record<string, DeviceToken>;
   createdAtMs: number;
   approvedAtMs: number;
@@ -273,21 +267,6 @@ export interface DeviceRequestResult {
 function optionalText(value: string | undefined, what: string, max: number): string | undefined {
   if (value === undefined || value.trim() === "") return undefined;
   return validateText(value, what, max);
-}
-
-/** The request's fields, validated and trimmed, in the order the gateway writes them. */
-export interface ValidDeviceRequest {
-  deviceId: string;
-  publicKey: string;
-  displayName?: string;
-  platform?: string;
-  clientId?: string;
-  clientMode?: string;
-  role?: string;
-  roles?: string[];
-  scopes?: string[];
-  remoteIp?: string;
-  silent?: boolean;
 }
 
 /**
