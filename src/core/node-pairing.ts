@@ -32,19 +32,6 @@ export interface NodePendingRequest {
   [key: string]: unknown;
 }
 
-export interface PairedNode {
-  nodeId: string;
-  token: string;
-  displayName?: string;
-  platform?: string;
-  version?: string;
-  remoteIp?: string;
-  createdAtMs: number;
-  approvedAtMs: number;
-  lastConnectedAtMs?: number;
-  [key: string]: unknown;
-}
-
 /** A paired node as results show it: without its token. */
 export interface PairedNodeView {
   nodeId: string;
@@ -56,6 +43,10 @@ export interface PairedNodeView {
   approvedAtMs: number;
   lastConnectedAtMs?: number;
   [key: string]: unknown;
+}
+
+export interface PairedNode extends PairedNodeView {
+  token: string;
 }
 
 export type NodePendingState = Record<string, NodePendingRequest>;
