@@ -198,7 +198,7 @@ const approveAction: Action = async (io, command, [id]) => {
   io.out(`Approved device ${escapeControl(device.deviceId)}${name}: roles ${list(device.roles)}, scopes ${list(device.scopes)}.\n`);
   // The token minted by this approval is the one stamped with the approval time.
   const minted = device.tokens?.find((token) => (token.rotatedAtMs ?? token.createdAtMs) === device.approvedAtMs);
-  const issued = minted ? `A ${escapeControl(minted.role)} token was issued (not shown; the gateway hands it to the device). ` : "";
+  const issued = minted ? `A token for role ${escapeControl(minted.role)} was issued (not shown; the gateway hands it to the device). ` : "";
   io.err(`${issued}See the device with: ${commandLine(options, "devices list")}\n`);
 };
 

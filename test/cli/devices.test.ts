@@ -172,7 +172,7 @@ describe("devices request and approve", () => {
     const human = await runMoltbot(["devices", "approve", "phone"], { stateDir });
     expect(human.code).toBe(0);
     expect(human.stdout).toBe("Approved device phone (Ada's phone): roles node,operator, scopes b,a,c.\n");
-    expect(human.stderr).toContain("A operator token was issued (not shown");
+    expect(human.stderr).toContain("A token for role operator was issued (not shown");
     expect(human.stdout + human.stderr).not.toContain(storedToken(stateDir, "phone", "operator"));
     const list = await runJson<ListJson>(["devices", "list"], { stateDir });
     expect(list.json.pending).toEqual([]);
