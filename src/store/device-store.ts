@@ -27,7 +27,7 @@ import type { StoreContext } from "./context.js";
 import { devicePairedFileSchema, devicePairedListFileSchema, devicePendingFileSchema } from "./device-schemas.js";
 import { readStoreFile, type StoreFile } from "./file-store.js";
 import { updateStore } from "./locked-update.js";
-import type { Schema } from "./schemas.js";
+import type { Schema } from "./validation.js";
 
 /*
  * Device pairing over `<state>/devices/{pending,paired}.json` (SPEC §4, §5).

@@ -25,7 +25,7 @@ import { allowStoreFile, pendingStoreFile } from "./dm-store.js";
 import { nodePairedStoreFile, nodePendingStoreFile } from "./node-store.js";
 import { MAX_STORE_FILE_BYTES, type StoreFile } from "./file-store.js";
 import { LOCK_STALE_MS, acquireLock, lockTimeoutMs, updateStore } from "./locked-update.js";
-import { describeSchemaProblem, type Schema } from "./schemas.js";
+import { describeSchemaProblem, type Schema } from "./validation.js";
 
 export interface DoctorFinding {
   file: string;

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { MoltbotError } from "../errors.js";
-import { describeSchemaProblem, type Schema } from "./schemas.js";
+import { describeSchemaProblem, type Schema } from "./validation.js";
 
 /** A JSON store file: where it is, what it must look like, and what "absent" means. */
 export interface StoreFile<T> {

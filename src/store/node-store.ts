@@ -19,7 +19,7 @@ import type { StoreContext } from "./context.js";
 import { nodePairedFileSchema, nodePendingFileSchema } from "./device-schemas.js";
 import { readStoreFile, type StoreFile } from "./file-store.js";
 import { updateStore } from "./locked-update.js";
-import type { Schema } from "./schemas.js";
+import type { Schema } from "./validation.js";
 
 /*
  * Legacy node pairing over `<state>/nodes/{pending,paired}.json`, with the same lock and write

@@ -40,27 +40,3 @@ export const allowFileSchema = z.looseObject({
   version: z.literal(1),
   allowFrom: stringList,
 });
-
-export type Schema<T> = z.ZodMiniType<T>;
-
-/** One readable line for the first problem zod found, e.g. `requests[0].code: expected string`. */
-export function describeSchemaProblem(error: z.core.$ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return "unexpected shape";
-  const where = issue.path.reduce<string>(
-    (acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc === "" ? String(key) : `${acc}.${String(key)}`),
-    "",
-  );
-  let what: string;
-  switch (issue.code) {
-    case "invalid_type":
-      what = `expected ${issue.expected}`;
-      break;
-    case "invalid_value":
-      what = `expected ${issue.values.map((value) => JSON.stringify(value)).join(" or ")}`;
-      break;
-    default:
-      what = "invalid value";
-  }
-  return where === "" ? what : `${where}: ${what}`;
-}

@@ -122,4 +122,35 @@ console.log(JSON.stringify(listDmRequests(ctx, "telegram")));`;
     expect(run.stderr).toBe("");
     expect(JSON.parse(run.stdout)).toEqual({ channel: "telegram", requests: [] });
   });
+
+  it("the library's type declarations type-check in a strict consumer without zod (skipLibCheck off)", () => {
+    const consumer = fs.mkdtempSync(path.join(os.tmpdir(), "moltbot-consumer-"));
+    try {
+      fs.mkdirSync(path.join(consumer, "node_modules"));
+      fs.symlinkSync(installed, path.join(consumer, "node_modules", pkg.name));
+      fs.writeFileSync(
+        path.join(consumer, "main.ts"),
+        `import { createStoreContext, requestDmPairing, type RequestResult } from "${pkg.name}";
+const result: Promise<RequestResult> = requestDmPairing(createStoreContext(), { channel: "telegram", senderId: "1" });
+void result;
+`,
+      );
+      const tsconfig = {
+        compilerOptions: {
+          strict: true, module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", noEmit: true,
+          skipLibCheck: false, types: ["node"], typeRoots: [path.join(ROOT, "node_modules", "@types")],
+        },
+        files: ["main.ts"],
+      };
+      fs.writeFileSync(path.join(consumer, "tsconfig.json"), JSON.stringify(tsconfig));
+      const tsc = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", consumer], {
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(tsc.stdout + tsc.stderr).toBe("");
+      expect(tsc.status).toBe(0);
+    } finally {
+      fs.rmSync(consumer, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import { devicePairedListFileSchema } from "../../src/store/device-schemas.js";
-import { describeSchemaProblem } from "../../src/store/schemas.js";
+import { describeSchemaProblem } from "../../src/store/validation.js";
 
 /*
  * `devices list` checks paired.json in one pass instead of a zod schema per device (see
