@@ -68,17 +68,7 @@ export interface DeviceTokenSummary {
 }
 
 /** A paired device as `list` and `approve` show it: tokens as summaries, sorted by role. */
-export interface PairedDeviceView {
-  deviceId: string;
-  publicKey: string;
-  displayName?: string;
-  platform?: string;
-  clientId?: string;
-  clientMode?: string;
-  role?: string;
-  roles?: string[];
-  scopes?: string[];
-  remoteIp?: string;
+export interface PairedDeviceView extends Omit<ValidDeviceRequest, "silent"> {
   tokens?: DeviceTokenSummary[];
   createdAtMs: number;
   approvedAtMs: number;

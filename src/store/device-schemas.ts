@@ -15,9 +15,8 @@ const optionalStrings = z.optional(z.array(z.string()));
 const optionalNumber = z.optional(z.number());
 const optionalBoolean = z.optional(z.boolean());
 
-/** `devices/pending.json` entry. */
-export const devicePendingEntrySchema = z.looseObject({
-  requestId: z.string(),
+/** What a device says about itself: the fields pending and paired entries share. */
+const deviceDescription = {
   deviceId: z.string(),
   publicKey: z.string(),
   displayName: optionalString,
@@ -28,6 +27,12 @@ export const devicePendingEntrySchema = z.looseObject({
   roles: optionalStrings,
   scopes: optionalStrings,
   remoteIp: optionalString,
+};
+
+/** `devices/pending.json` entry. */
+export const devicePendingEntrySchema = z.looseObject({
+  requestId: z.string(),
+  ...deviceDescription,
   silent: optionalBoolean,
   // Always written by us; tolerated when absent (older gateways).
   isRepair: optionalBoolean,
@@ -47,16 +52,7 @@ export const deviceTokenSchema = z.looseObject({
 
 /** `devices/paired.json` entry. */
 export const devicePairedEntrySchema = z.looseObject({
-  deviceId: z.string(),
-  publicKey: z.string(),
-  displayName: optionalString,
-  platform: optionalString,
-  clientId: optionalString,
-  clientMode: optionalString,
-  role: optionalString,
-  roles: optionalStrings,
-  scopes: optionalStrings,
-  remoteIp: optionalString,
+  ...deviceDescription,
   tokens: z.optional(z.record(z.string(), deviceTokenSchema)),
   createdAtMs: z.number(),
   approvedAtMs: z.number(),
