@@ -52,7 +52,11 @@ function charWidth(char: string): number {
 }
 
 /** Terminal cells `text` occupies (uncoloured text). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 export function displayWidth(text: string): number {
+  // Almost every cell (codes, ids, times) is printable ASCII: one cell per character.
+  if (PRINTABLE_ASCII.test(text)) return text.length;
   let width = 0;
   for (const char of text) width += charWidth(char);
   return width;
