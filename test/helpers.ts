@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -46,28 +46,34 @@ export function cliEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.
   return env;
 }
 
+/** Collect a spawned child's stdout and stderr (it must have them piped) until it closes. */
+export function collectOutput(child: ChildProcess): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
 /** Spawn the built `moltbot` and collect its output. */
 export function runMoltbot(
   args: readonly string[],
   options: { stateDir: string; env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number },
 ): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: cliEnv(options.stateDir, options.env),
-      cwd: options.cwd ?? ROOT,
-      stdio: ["pipe", "pipe", "pipe"],
-      timeout: options.timeoutMs ?? 25_000,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-    // A command that does not read stdin may exit before we finish writing it: that EPIPE is expected.
-    child.stdin.on("error", () => {});
-    child.stdin.end(options.input ?? "");
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: cliEnv(options.stateDir, options.env),
+    cwd: options.cwd ?? ROOT,
+    stdio: ["pipe", "pipe", "pipe"],
+    timeout: options.timeoutMs ?? 25_000,
   });
+  const output = collectOutput(child);
+  // A command that does not read stdin may exit before we finish writing it: that EPIPE is expected.
+  child.stdin.on("error", () => {});
+  child.stdin.end(options.input ?? "");
+  return output;
 }
 
 /** Run and parse stdout as the one JSON document `--json` promises. */

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BIN, ROOT, cliEnv, fileMode, listTree, readJsonFile, runJson, runMoltbot, tempDir, tempStateDir, type RunResult } from "../helpers.js";
+import { BIN, ROOT, cliEnv, collectOutput, fileMode, listTree, readJsonFile, runJson, runMoltbot, tempDir, tempStateDir, type RunResult } from "../helpers.js";
 
 const VERSION = (readJsonFile<{ version: string }>(path.join(ROOT, "package.json"))).version;
 const CODE = /^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$/;
@@ -88,20 +88,14 @@ async function request(stateDir: string, channel: string, senderId: string, extr
 
 /** Run the built bin through a shell, to set a umask or a resource limit first. */
 function runInShell(prefix: string, args: readonly string[], stateDir: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("sh", ["-c", `${prefix}; exec "$0" "$@"`, process.execPath, BIN, ...args], {
+  return collectOutput(
+    spawn("sh", ["-c", `${prefix}; exec "$0" "$@"`, process.execPath, BIN, ...args], {
       env: cliEnv(stateDir),
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
       timeout: 25_000,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+    }),
+  );
 }
 
 describe("moltbot --version and --help", () => {
@@ -517,22 +511,16 @@ describe("store problems exit 3 and change nothing", () => {
     const nobody = 65534;
     for (const entry of [root, stateDir, path.dirname(allow), credentials(stateDir, "telegram-pairing.json")]) fs.chownSync(entry, nobody, nobody);
     const before = snapshot(root);
-    const result = await new Promise<RunResult>((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, "pairing", "approve", "telegram", "ABCD2345", "--json"], {
+    const result = await collectOutput(
+      spawn(process.execPath, [BIN, "pairing", "approve", "telegram", "ABCD2345", "--json"], {
         env: cliEnv(stateDir),
         cwd: ROOT,
         uid: nobody,
         gid: nobody,
         stdio: ["ignore", "pipe", "pipe"],
         timeout: 25_000,
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-      child.on("error", reject);
-      child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
+      }),
+    );
     expect(expectJsonError({ ...result, json: JSON.parse(result.stdout) }, 3, "STORE_PERMISSION")).toContain(allow);
     expect(snapshot(root)).toEqual(before);
   });
