@@ -236,17 +236,9 @@ function roleOf(device: PairedDevice, role: string): void {
 // ---------------------------------------------------------------------------------------------
 // Request.
 
-export interface DeviceRequestInput {
-  deviceId: string;
-  publicKey: string;
-  displayName?: string;
-  platform?: string;
-  clientId?: string;
-  clientMode?: string;
-  role?: string;
+/** What a device sends, before validation (`roles` is derived from `role`). */
+export interface DeviceRequestInput extends Omit<ValidDeviceRequest, "roles" | "scopes"> {
   scopes?: readonly string[];
-  remoteIp?: string;
-  silent?: boolean;
 }
 
 export interface DeviceRequestResult {
