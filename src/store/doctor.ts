@@ -23,9 +23,9 @@ import type { StoreContext } from "./context.js";
 import { devicePairedStoreFile, devicePendingStoreFile } from "./device-store.js";
 import { allowStoreFile, pendingStoreFile } from "./dm-store.js";
 import { nodePairedStoreFile, nodePendingStoreFile } from "./node-store.js";
-import { MAX_STORE_FILE_BYTES, type StoreFile } from "./file-store.js";
+import { MAX_STORE_FILE_BYTES, checkStoreText, type StoreFile } from "./file-store.js";
 import { LOCK_STALE_MS, acquireLock, lockTimeoutMs, updateStore } from "./locked-update.js";
-import { describeSchemaProblem, type Schema } from "./validation.js";
+import type { Schema } from "./validation.js";
 
 export interface DoctorFinding {
   file: string;
@@ -88,19 +88,18 @@ function describeIoError(error: unknown): string {
 
 /** Validate the bytes the way every command does (readStoreFile), but classify instead of throwing. */
 export function inspectContent(file: Pick<KnownFile, "kind" | "label" | "schema">, text: string): ContentFacts {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    return { status: "corrupt", reason: text.trim() === "" ? "is empty, not JSON" : "is not valid JSON (truncated or garbage)" };
+  const check = checkStoreText(file.schema, text);
+  if (check.ok) return { status: "ok", state: check.data };
+  if (check.problem !== "shape") {
+    return { status: "corrupt", reason: check.problem === "empty" ? "is empty, not JSON" : "is not valid JSON (truncated or garbage)" };
   }
+  const { data } = check;
+  // A version above 1 fails the shape check too, but it is a newer gateway's file, not a broken one.
   if (file.kind.startsWith("dm-") && typeof data === "object" && data !== null) {
     const version: unknown = (data as { version?: unknown }).version;
     if (typeof version === "number" && Number.isInteger(version) && version > 1) return { status: "newer-version", version };
   }
-  const result = file.schema.safeParse(data);
-  if (!result.success) return { status: "corrupt", reason: `does not have the shape of ${file.label} (${describeSchemaProblem(result.error)})` };
-  return { status: "ok", state: result.data };
+  return { status: "corrupt", reason: `does not have the shape of ${file.label} (${check.detail})` };
 }
 
 function readContent(file: KnownFile, stat: fs.Stats): ContentFacts {

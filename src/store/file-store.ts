@@ -39,25 +39,38 @@ export function storeIoError(error: unknown, file: string, doing: string): Moltb
   });
 }
 
-/** Parse and validate file contents; a bad file is an error, never an empty store. */
-export function parseStoreText<T>(file: StoreFile<T>, text: string): T {
+/** What a store file's text is: valid, or which way it is not (commands throw, doctor reports). */
+export type StoreTextCheck<T> =
+  | { ok: true; data: T }
+  | { ok: false; problem: "empty" | "not-json" }
+  | { ok: false; problem: "shape"; detail: string; data: unknown };
+
+export function checkStoreText<T>(schema: Schema<T>, text: string): StoreTextCheck<T> {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
+    return { ok: false, problem: text.trim() === "" ? "empty" : "not-json" };
+  }
+  const result = schema.safeParse(data);
+  if (!result.success) return { ok: false, problem: "shape", detail: describeSchemaProblem(result.error), data };
+  return { ok: true, data: result.data };
+}
+
+/** Parse and validate file contents; a bad file is an error, never an empty store. */
+export function parseStoreText<T>(file: StoreFile<T>, text: string): T {
+  const check = checkStoreText(file.schema, text);
+  if (check.ok) return check.data;
+  if (check.problem === "shape") {
     throw new MoltbotError(
       "STORE_CORRUPT",
-      `${file.path} is not valid JSON${text.trim() === "" ? " (the file is empty)" : ""}; it was left untouched. ${DOCTOR_HINT}`,
+      `${file.path} does not have the shape of ${file.label} (${check.detail}); it was left untouched. ${DOCTOR_HINT}`,
     );
   }
-  const result = file.schema.safeParse(data);
-  if (!result.success) {
-    throw new MoltbotError(
-      "STORE_CORRUPT",
-      `${file.path} does not have the shape of ${file.label} (${describeSchemaProblem(result.error)}); it was left untouched. ${DOCTOR_HINT}`,
-    );
-  }
-  return result.data;
+  throw new MoltbotError(
+    "STORE_CORRUPT",
+    `${file.path} is not valid JSON${check.problem === "empty" ? " (the file is empty)" : ""}; it was left untouched. ${DOCTOR_HINT}`,
+  );
 }
 
 /**
