@@ -82,12 +82,16 @@ const lockFs: typeof fs = Object.create(fs, {
     // Not removing a directory that is not the one meant is reported as done: the lock the caller
     // wanted gone is gone; the one there now belongs to another process.
     value: (dir: string, callback: Callback) => {
-      if (!mayRemove(dir)) {
-        ownLocks.delete(dir);
-        return callback(null);
+      // Check and remove back to back, without a trip through the thread pool in between: the
+      // smaller the gap, the rarer a lock made in the meantime is removed by mistake.
+      let error: NodeJS.ErrnoException | null = null;
+      try {
+        if (mayRemove(dir)) fs.rmdirSync(dir);
+      } catch (caught) {
+        error = caught as NodeJS.ErrnoException;
       }
       ownLocks.delete(dir);
-      fs.rmdir(dir, callback);
+      process.nextTick(callback, error);
     },
   },
   rmdirSync: {
@@ -198,6 +202,17 @@ export async function updateStore<T extends readonly unknown[], R>(
       for (const index of order) {
         const next = states[index];
         if (next !== undefined) await writeStoreFile(files[index]!.path, next, held[index]!);
+      }
+      // A stale-lock takeover cannot be made atomic (proper-lockfile checks, then removes), so a
+      // waiter may, very rarely, remove our lock while we write and write over us. Only a change
+      // whose locks were still ours after its writes is reported as done: an acknowledged change
+      // is never one that another writer could have overwritten.
+      const lost = held.find((lock) => lock.compromised());
+      if (lost) {
+        throw new MoltbotError(
+          "STORE_LOCKED",
+          `Another process took over the lock on ${files[held.indexOf(lost)]!.path} while this change was being written (${lost.compromised()!.message}); it may not have been saved. Run the command again. ${DOCTOR_HINT}`,
+        );
       }
       return result;
     } catch (error) {
