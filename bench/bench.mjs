@@ -97,7 +97,13 @@ function writePending(dir, count) {
   const at = new Date().toISOString();
   const requests = [];
   for (let i = 0; i < count; i++) {
-    requests.push({ id: String(700000000 + i), code: nextCode(), createdAt: at, lastSeenAt: at, meta: { username: `user${i}` } });
+    requests.push({
+      id: String(700000000 + i),
+      code: nextCode(),
+      createdAt: at,
+      lastSeenAt: at,
+      meta: { username: `user${i}` },
+    });
   }
   writeStore(path.join(dir, "credentials", "telegram-pairing.json"), { version: 1, requests });
   return requests.map((request) => request.code);
@@ -165,7 +171,9 @@ function timeOnce(side) {
   }
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (child.status !== 0) {
-    throw new Error(`${side.label} exited ${child.status ?? child.signal}: ${String(child.stderr).trim().slice(0, 300)}`);
+    throw new Error(
+      `${side.label} exited ${child.status ?? child.signal}: ${String(child.stderr).trim().slice(0, 300)}`,
+    );
   }
   return { ms, stdout: () => fs.readFileSync(STDOUT, "utf8") };
 }
@@ -201,7 +209,10 @@ function peakRssOnce(side) {
   const child = TIME
     ? spawnSync(TIME, ["-f", "%M", "-o", out, NODE, ...side.args], { env: side.env, stdio })
     : spawnSync(NODE, ["--require", RSS_PRELOAD, ...side.args], { env: { ...side.env, BENCH_RSS_FILE: out }, stdio });
-  if (child.status !== 0) throw new Error(`${side.label} exited ${child.status ?? child.signal}: ${String(child.stderr).trim().slice(0, 300)}`);
+  if (child.status !== 0)
+    throw new Error(
+      `${side.label} exited ${child.status ?? child.signal}: ${String(child.stderr).trim().slice(0, 300)}`,
+    );
   const kib = Number(fs.readFileSync(out, "utf8").trim().split("\n").pop());
   if (!Number.isFinite(kib) || kib <= 0) throw new Error(`could not read the peak RSS of ${side.label}`);
   return kib;
@@ -256,7 +267,7 @@ const FLOOR_DEVICES =
 const FLOOR_ALLOWLIST =
   'const fs=require("fs");const f=process.argv[1];const s=JSON.parse(fs.readFileSync(f,"utf8"));s.allowFrom.push("1");' +
   'const t=f+".tmp";const fd=fs.openSync(t,"w",0o600);fs.writeSync(fd,JSON.stringify(s,null,2)+"\\n");fs.fsyncSync(fd);fs.closeSync(fd);' +
-  'fs.renameSync(t,f)';
+  "fs.renameSync(t,f)";
 
 function checkJson(predicate, what) {
   return (stdout) => {
@@ -279,7 +290,14 @@ if (wanted("list") || wanted("memory")) {
   }
   if (wanted("memory")) {
     const r = compareRss(list, nodeBare, runs(12));
-    row(`peak RSS: pairing list telegram --json / node -e 0 (${TIME ? "GNU time %M" : "resourceUsage"})`, r.a / 1024, r.b / 1024, "MiB", 1.3, `${r.count} runs each`);
+    row(
+      `peak RSS: pairing list telegram --json / node -e 0 (${TIME ? "GNU time %M" : "resourceUsage"})`,
+      r.a / 1024,
+      r.b / 1024,
+      "MiB",
+      1.3,
+      `${r.count} runs each`,
+    );
   }
 }
 
@@ -325,7 +343,13 @@ if (wanted("devices")) {
       env: benchEnv(),
     };
     const f = compare(bare, nodeBare, { count: runs(16), warmups: 2 });
-    reference("  floor: 10 paired + bare Node's read/parse/print of the 10 000", r.b + f.a - f.b, r.b, "ms", floorNote(f));
+    reference(
+      "  floor: 10 paired + bare Node's read/parse/print of the 10 000",
+      r.b + f.a - f.b,
+      r.b,
+      "ms",
+      floorNote(f),
+    );
   } catch (error) {
     row("devices list --json: 10 000 paired / 10 paired", NaN, NaN, "ms", 2, `error: ${error.message}`);
   }
@@ -343,20 +367,38 @@ if (wanted("allowlist")) {
     env: benchEnv(),
   };
   const f = compare(bare, nodeBare, { count: runs(16), warmups: 2 });
-  reference("  floor: empty + bare Node's parse/rewrite/fsync of the 100 000", r.b + f.a - f.b, r.b, "ms", floorNote(f));
+  reference(
+    "  floor: empty + bare Node's parse/rewrite/fsync of the 100 000",
+    r.b + f.a - f.b,
+    r.b,
+    "ms",
+    floorNote(f),
+  );
 }
 
 if (wanted("concurrent")) {
   const dir = stateDir("concurrent");
   const env = benchEnv(dir);
   const devices = Array.from({ length: 24 }, (_, i) => `bench-device-${String(i).padStart(2, "0")}`);
-  const argvs = devices.map((id) => [BIN, "devices", "request", "--device-id", id, "--public-key", b64url(32), "--role", "node", "--json"]);
+  const argvs = devices.map((id) => [
+    BIN,
+    "devices",
+    "request",
+    "--device-id",
+    id,
+    "--public-key",
+    b64url(32),
+    "--role",
+    "node",
+    "--json",
+  ]);
   const pendingFile = path.join(dir, "devices", "pending.json");
   const round = async (simultaneous) => {
     fs.rmSync(path.join(dir, "devices"), { recursive: true, force: true });
     const { ms, results } = await runBatch(argvs, env, simultaneous);
     const failed = results.filter((result) => result.code !== 0);
-    if (failed.length > 0) throw new Error(`${failed.length} devices request failed: ${failed[0].stderr.trim().slice(0, 300)}`);
+    if (failed.length > 0)
+      throw new Error(`${failed.length} devices request failed: ${failed[0].stderr.trim().slice(0, 300)}`);
     const pending = JSON.parse(fs.readFileSync(pendingFile, "utf8"));
     const kept = new Set(Object.values(pending).map((request) => request.deviceId));
     return { ms, kept: devices.filter((id) => kept.has(id)).length };
@@ -404,7 +446,11 @@ const lines = rows.map((r) => {
 });
 const header = ["figure (A / B)", "median A", "median B", "ratio", "target", "result", ""];
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i].length)));
-const format = (cells) => cells.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd();
+const format = (cells) =>
+  cells
+    .map((cell, i) => cell.padEnd(widths[i]))
+    .join("  ")
+    .trimEnd();
 const cpus = os.cpus();
 const load = (values) => values.map((value) => value.toFixed(1)).join(" ");
 console.log(

@@ -75,7 +75,8 @@ if (require.main === module) {
   const cli = loadCli();
   // One that V8 refused (another Node version, or damaged) is replaced; otherwise a cache of this
   // build written meanwhile (by the build itself) is kept.
-  if (!cli.usedCache && cli.id !== undefined) process.once("exit", () => saveCache(cli.script, cli.id, { replace: cli.rejected }));
+  if (!cli.usedCache && cli.id !== undefined)
+    process.once("exit", () => saveCache(cli.script, cli.id, { replace: cli.rejected }));
   cli.exports.main();
 } else {
   module.exports = { CLI, loadCli, saveCache };

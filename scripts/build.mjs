@@ -47,13 +47,18 @@ const common = {
  * - `await import("node:…")` of a built-in becomes a bundled, lazily evaluated require(), so the bundle
  *   holds no real import(), which the launcher's cached compile (bin/moltbot.js) could not serve.
  */
-const signalExit4 = createRequire(path.join(root, "node_modules", "write-file-atomic", "package.json")).resolve("signal-exit");
-const BUILTIN = /^(node:)?(assert|child_process|crypto|events|fs|os|path|process|readline|stream|tty|util|worker_threads)$/;
+const signalExit4 = createRequire(path.join(root, "node_modules", "write-file-atomic", "package.json")).resolve(
+  "signal-exit",
+);
+const BUILTIN =
+  /^(node:)?(assert|child_process|crypto|events|fs|os|path|process|readline|stream|tty|util|worker_threads)$/;
 const startupTrims = {
   name: "startup-trims",
   setup(b) {
     b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: "child_process", namespace: "lazy-builtin" } : undefined,
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
+        ? { path: "child_process", namespace: "lazy-builtin" }
+        : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
       contents: `let m;module.exports=new Proxy({},{get:(_,k)=>(m??=require("node:${args.path}"))[k]});`,
@@ -62,7 +67,10 @@ const startupTrims = {
     b.onResolve({ filter: BUILTIN }, (args) =>
       args.kind === "dynamic-import" ? { path: args.path.replace(/^node:/, ""), namespace: "builtin-shim" } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: "builtin-shim" }, (args) => ({ contents: `module.exports=require("node:${args.path}");`, loader: "js" }));
+    b.onLoad({ filter: /.*/, namespace: "builtin-shim" }, (args) => ({
+      contents: `module.exports=require("node:${args.path}");`,
+      loader: "js",
+    }));
     b.onResolve({ filter: /^#supports-color$/ }, () => ({ path: "supports-color", namespace: "no-color-detection" }));
     b.onLoad({ filter: /.*/, namespace: "no-color-detection" }, () => ({
       contents: "export default { stdout: false, stderr: false };",
@@ -78,13 +86,15 @@ const startupTrims = {
         args.path === "fs"
           ? 'const fs=require("node:fs");module.exports=Object.create(fs,{realpath:{value:fs.realpath.native,enumerable:true}});'
           : args.path === "worker_threads"
-          ? "module.exports={threadId:0,isMainThread:true};"
-          : // createHash(...).update(s)...digest() -> 4 bytes of FNV-1a over everything given to update().
-            `exports.createHash=()=>{let h=0x811c9dc5;const o={update(s){for(const c of String(s))h=Math.imul(h^c.codePointAt(0),16777619)>>>0;return o},digest(){const b=Buffer.alloc(4);b.writeUInt32BE(h);return b}};return o};`,
+            ? "module.exports={threadId:0,isMainThread:true};"
+            : // createHash(...).update(s)...digest() -> 4 bytes of FNV-1a over everything given to update().
+              `exports.createHash=()=>{let h=0x811c9dc5;const o={update(s){for(const c of String(s))h=Math.imul(h^c.codePointAt(0),16777619)>>>0;return o},digest(){const b=Buffer.alloc(4);b.writeUInt32BE(h);return b}};return o};`,
       loader: "js",
     }));
     b.onResolve({ filter: /^signal-exit$/ }, (args) =>
-      /[\\/]node_modules[\\/]proper-lockfile[\\/]/.test(args.importer) ? { path: "signal-exit", namespace: "signal-exit-4" } : undefined,
+      /[\\/]node_modules[\\/]proper-lockfile[\\/]/.test(args.importer)
+        ? { path: "signal-exit", namespace: "signal-exit-4" }
+        : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: "signal-exit-4" }, () => ({
       contents: `module.exports=require(${JSON.stringify(signalExit4)}).onExit;`,
@@ -92,19 +102,30 @@ const startupTrims = {
       resolveDir: root,
     }));
     b.onResolve({ filter: /^graceful-fs$/ }, () => ({ path: "graceful-fs", namespace: "plain-fs" }));
-    b.onLoad({ filter: /.*/, namespace: "plain-fs" }, () => ({ contents: 'module.exports=require("node:fs");', loader: "js" }));
+    b.onLoad({ filter: /.*/, namespace: "plain-fs" }, () => ({
+      contents: 'module.exports=require("node:fs");',
+      loader: "js",
+    }));
   },
 };
 
 const [cli, lib] = await Promise.all([
-  build({ ...common, entryPoints: ["src/cli/entry.ts"], format: "cjs", outfile: "dist/cli.cjs", plugins: [startupTrims] }),
+  build({
+    ...common,
+    entryPoints: ["src/cli/entry.ts"],
+    format: "cjs",
+    outfile: "dist/cli.cjs",
+    plugins: [startupTrims],
+  }),
   build({
     ...common,
     entryPoints: ["src/index.ts"],
     format: "esm",
     outfile: "dist/index.js",
     // Bundled CommonJS dependencies call require(); give the ESM bundle one.
-    banner: { js: "import{createRequire as __moltbotRequire}from'node:module';const require=__moltbotRequire(import.meta.url);" },
+    banner: {
+      js: "import{createRequire as __moltbotRequire}from'node:module';const require=__moltbotRequire(import.meta.url);",
+    },
   }),
 ]);
 
@@ -118,18 +139,28 @@ function writeAtomically(file, contents) {
 // The CLI ends with its build id, which its code cache must carry too (bin/moltbot.js checks both).
 const cliFile = cli.outputFiles[0];
 const cliCode = Buffer.from(cliFile.contents).toString("utf8");
-if (/\bimport\(/.test(cliCode)) throw new Error("dist/cli.cjs contains a dynamic import(); bundle it (see startupTrims)");
+if (/\bimport\(/.test(cliCode))
+  throw new Error("dist/cli.cjs contains a dynamic import(); bundle it (see startupTrims)");
 const buildId = createHash("sha256").update(cliCode).digest("hex").slice(0, 16);
 writeAtomically(cliFile.path, `${cliCode}//moltbot-build:${buildId}\n`);
 for (const file of lib.outputFiles) writeAtomically(file.path, file.contents);
 
 // V8's compiled code for the CLI, made by running a few commands, so start-up skips compiling the
 // bundle (see bin/moltbot.js). Best effort: without it the CLI works the same, only slower to start.
-const cacheRun = spawnSync(process.execPath, [path.join(root, "scripts", "code-cache.mjs")], { stdio: ["ignore", "ignore", "pipe"], timeout: 60_000 });
+const cacheRun = spawnSync(process.execPath, [path.join(root, "scripts", "code-cache.mjs")], {
+  stdio: ["ignore", "ignore", "pipe"],
+  timeout: 60_000,
+});
 if (cacheRun.status !== 0) {
-  console.warn(`build: no code cache for dist/cli.cjs (${String(cacheRun.stderr).trim() || cacheRun.signal}); the CLI starts slower.`);
+  console.warn(
+    `build: no code cache for dist/cli.cjs (${String(cacheRun.stderr).trim() || cacheRun.signal}); the CLI starts slower.`,
+  );
 }
 
-execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", path.join(root, "tsconfig.build.json")], {
-  stdio: "inherit",
-});
+execFileSync(
+  process.execPath,
+  [path.join(root, "node_modules/typescript/bin/tsc"), "-p", path.join(root, "tsconfig.build.json")],
+  {
+    stdio: "inherit",
+  },
+);

@@ -22,7 +22,15 @@ store(path.join(state, "credentials", "telegram-pairing.json"), {
   requests: [request("111111111", "CACHEAAA"), request("222222222", "CACHEBBB")],
 });
 store(path.join(state, "credentials", "telegram-allowFrom.json"), { version: 1, allowFrom: ["333333333"] });
-const device = { deviceId: "cache-device", publicKey: "cache-key", role: "node", roles: ["node"], scopes: [], createdAtMs: Date.now(), approvedAtMs: Date.now() };
+const device = {
+  deviceId: "cache-device",
+  publicKey: "cache-key",
+  role: "node",
+  roles: ["node"],
+  scopes: [],
+  createdAtMs: Date.now(),
+  approvedAtMs: Date.now(),
+};
 store(path.join(state, "devices", "paired.json"), { [device.deviceId]: device });
 
 // The commands whose speed is budgeted (README "Performance"); others compile on first use as usual.

@@ -40,7 +40,15 @@ export interface RunResult {
 /** Environment for a spawned moltbot: no inherited state dir, no colour, no CA bundle slowdown. */
 export function cliEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, MOLTBOT_STATE_DIR: stateDir, NO_COLOR: "1", ...extra };
-  for (const key of ["CLAWDBOT_STATE_DIR", "MOLTBOT_OAUTH_DIR", "CLAWDBOT_OAUTH_DIR", "NODE_EXTRA_CA_CERTS", "MOLTBOT_DEBUG", "MOLTBOT_PAIRING_MAX_PENDING", "FORCE_COLOR"]) {
+  for (const key of [
+    "CLAWDBOT_STATE_DIR",
+    "MOLTBOT_OAUTH_DIR",
+    "CLAWDBOT_OAUTH_DIR",
+    "NODE_EXTRA_CA_CERTS",
+    "MOLTBOT_DEBUG",
+    "MOLTBOT_PAIRING_MAX_PENDING",
+    "FORCE_COLOR",
+  ]) {
     if (!(key in extra)) delete env[key];
   }
   return env;

@@ -79,7 +79,8 @@ export function completionModel(program: Command): CompletionNode[] {
   const nodes: CompletionNode[] = [];
   const visit = (command: Command, path: string): void => {
     const own = help.visibleOptions(command);
-    const options = path === "" ? own : [...own, ...globals.filter((global) => !own.some((o) => o.long === global.long))];
+    const options =
+      path === "" ? own : [...own, ...globals.filter((global) => !own.some((o) => o.long === global.long))];
     const node: CompletionNode = { path, subcommands: [], options: [], valueOptions: {}, args: [] };
     for (const option of options) {
       for (const flag of [option.short, option.long]) {
@@ -524,7 +525,11 @@ export function completionScript(shell: Shell, program: Command): string {
  */
 function printPendingCodes(io: CliIO, channel: string, stateDir: string | undefined): void {
   try {
-    const ctx = createStoreContext({ env: io.env, ...(stateDir !== undefined ? { stateDir } : {}), ...(io.now ? { now: io.now } : {}) });
+    const ctx = createStoreContext({
+      env: io.env,
+      ...(stateDir !== undefined ? { stateDir } : {}),
+      ...(io.now ? { now: io.now } : {}),
+    });
     for (const request of listDmRequests(ctx, channel).requests) {
       const username = request.meta?.username;
       const who = username !== undefined ? `${request.id} (${username})` : request.id;
@@ -538,11 +543,19 @@ function printPendingCodes(io: CliIO, channel: string, stateDir: string | undefi
 /** `ID<TAB>what it is` for the ids of one kind, newest first; silent on any problem, like the codes. */
 function printIds(io: CliIO, kind: string, stateDir: string | undefined): void {
   try {
-    const ctx = createStoreContext({ env: io.env, ...(stateDir !== undefined ? { stateDir } : {}), ...(io.now ? { now: io.now } : {}) });
-    const describe = (...parts: (string | undefined)[]) => escapeControl(parts.filter((part) => part !== undefined && part !== "").join(" "));
+    const ctx = createStoreContext({
+      env: io.env,
+      ...(stateDir !== undefined ? { stateDir } : {}),
+      ...(io.now ? { now: io.now } : {}),
+    });
+    const describe = (...parts: (string | undefined)[]) =>
+      escapeControl(parts.filter((part) => part !== undefined && part !== "").join(" "));
     let lines: [string, string][] = [];
     if (kind === "device-request") {
-      lines = listDevices(ctx).pending.map((r) => [r.requestId, describe(r.displayName ?? r.deviceId, r.role, r.remoteIp)]);
+      lines = listDevices(ctx).pending.map((r) => [
+        r.requestId,
+        describe(r.displayName ?? r.deviceId, r.role, r.remoteIp),
+      ]);
     } else if (kind === "device") {
       lines = listDevices(ctx).paired.map((d) => [d.deviceId, describe(d.displayName, d.platform, d.role)]);
     } else if (kind === "node-request") {
@@ -568,7 +581,9 @@ export function registerCompletion(program: Command, run: Runner): void {
     .usage("[options] <shell>")
     .addArgument(new Argument("[shell]", "bash, zsh or fish").choices(SHELLS))
     .addOption(new Option("--codes <channel>", "print the pending codes of a channel (used by the scripts)").hideHelp())
-    .addOption(new Option("--ids <kind>", "print device or node ids (used by the scripts)").choices(ID_KINDS).hideHelp())
+    .addOption(
+      new Option("--ids <kind>", "print device or node ids (used by the scripts)").choices(ID_KINDS).hideHelp(),
+    )
     .addHelpText(
       "after",
       [
@@ -592,7 +607,10 @@ export function registerCompletion(program: Command, run: Runner): void {
         const idsOf = command.opts<{ ids?: string }>().ids;
         if (idsOf !== undefined) return printIds(io, idsOf, options.stateDir);
         if (shell === undefined) {
-          throw new MoltbotError("USAGE", `Which shell? Run "moltbot completion bash", "moltbot completion zsh" or "moltbot completion fish".`);
+          throw new MoltbotError(
+            "USAGE",
+            `Which shell? Run "moltbot completion bash", "moltbot completion zsh" or "moltbot completion fish".`,
+          );
         }
         const script = completionScript(shell as Shell, rootOf(command));
         if (options.json) return printJson(io, { shell, script });

@@ -23,7 +23,8 @@ import type { Runner } from "./pairing.js";
 
 type Action = Parameters<Runner>[0];
 
-const list = (values: readonly string[] | undefined): string => (values && values.length > 0 ? values.map(escapeControl).join(",") : "-");
+const list = (values: readonly string[] | undefined): string =>
+  values && values.length > 0 ? values.map(escapeControl).join(",") : "-";
 const deviceLabel = (request: DevicePendingRequest): string => escapeControl(request.displayName ?? request.deviceId);
 
 /** Quote an argument for a POSIX shell only when it needs it. */
@@ -33,12 +34,16 @@ function shellQuote(value: string): string {
 
 /** The command an operator runs next, with --state-dir when they gave one; safe to print. */
 function commandLine(options: GlobalOptions, words: string): string {
-  return escapeControl(`moltbot ${options.stateDir !== undefined ? `--state-dir ${shellQuote(options.stateDir)} ` : ""}${words}`);
+  return escapeControl(
+    `moltbot ${options.stateDir !== undefined ? `--state-dir ${shellQuote(options.stateDir)} ` : ""}${words}`,
+  );
 }
 
 function tokensCell(tokens: readonly DeviceTokenSummary[] | undefined): string {
   if (!tokens || tokens.length === 0) return "-";
-  return tokens.map((token) => `${escapeControl(token.role)}${token.revokedAtMs !== undefined ? " (revoked)" : ""}`).join(", ");
+  return tokens
+    .map((token) => `${escapeControl(token.role)}${token.revokedAtMs !== undefined ? " (revoked)" : ""}`)
+    .join(", ");
 }
 
 function printPending(io: CliIO, pending: readonly DevicePendingRequest[], now: number): void {
@@ -164,7 +169,13 @@ function describeRequest(request: DevicePendingRequest, now: number): string {
  * `approve --latest` never approves blindly: whoever keeps their request newest would win the
  * operator's approval. It shows the request and approves it only on a "y" at the terminal or --yes.
  */
-async function confirmLatest(io: CliIO, options: GlobalOptions, yes: boolean, request: DevicePendingRequest, now: number): Promise<void> {
+async function confirmLatest(
+  io: CliIO,
+  options: GlobalOptions,
+  yes: boolean,
+  request: DevicePendingRequest,
+  now: number,
+): Promise<void> {
   const summary = `${describeRequest(request, now)}\n`;
   if (options.json) io.err(summary);
   else io.out(summary);
@@ -180,13 +191,20 @@ const approveAction: Action = async (io, command, [id]) => {
   const options = globalOptions(command);
   const flags = command.opts<{ latest?: boolean; yes?: boolean }>();
   if ((id === undefined) === (flags.latest !== true)) {
-    throw new MoltbotError("USAGE", 'Give a request id (or device id), or --latest. Run "moltbot devices list" to see pending requests.');
+    throw new MoltbotError(
+      "USAGE",
+      'Give a request id (or device id), or --latest. Run "moltbot devices list" to see pending requests.',
+    );
   }
   const ctx = storeContextFor(io, options);
   let target = id;
   if (flags.latest === true) {
     const newest = listDevices(ctx).pending[0];
-    if (!newest) throw new MoltbotError("NOT_FOUND", `No pending device requests. Run "${commandLine(options, "devices list")}" to check.`);
+    if (!newest)
+      throw new MoltbotError(
+        "NOT_FOUND",
+        `No pending device requests. Run "${commandLine(options, "devices list")}" to check.`,
+      );
     await confirmLatest(io, options, flags.yes === true, newest, ctx.now());
     // Approve exactly the request that was shown, not whatever is newest by now.
     target = newest.requestId;
@@ -195,10 +213,14 @@ const approveAction: Action = async (io, command, [id]) => {
   if (options.json) return printJson(io, result);
   const { device } = result;
   const name = device.displayName !== undefined ? ` (${escapeControl(device.displayName)})` : "";
-  io.out(`Approved device ${escapeControl(device.deviceId)}${name}: roles ${list(device.roles)}, scopes ${list(device.scopes)}.\n`);
+  io.out(
+    `Approved device ${escapeControl(device.deviceId)}${name}: roles ${list(device.roles)}, scopes ${list(device.scopes)}.\n`,
+  );
   // The token minted by this approval is the one stamped with the approval time.
   const minted = device.tokens?.find((token) => (token.rotatedAtMs ?? token.createdAtMs) === device.approvedAtMs);
-  const issued = minted ? `A token for role ${escapeControl(minted.role)} was issued (not shown; the gateway hands it to the device). ` : "";
+  const issued = minted
+    ? `A token for role ${escapeControl(minted.role)} was issued (not shown; the gateway hands it to the device). `
+    : "";
   io.err(`${issued}See the device with: ${commandLine(options, "devices list")}\n`);
 };
 
@@ -240,7 +262,9 @@ const revokeAction: Action = async (io, command) => {
   const result = await revokeDevice(ctx, { deviceId: flags.device, role: flags.role });
   if (options.json) return printJson(io, result);
   io.out(`Revoked the ${escapeControl(result.role)} token of device ${escapeControl(result.deviceId)}.\n`);
-  io.err(`Issue a new one with: ${commandLine(options, `devices rotate --device ${shellQuote(result.deviceId)} --role ${result.role}`)}\n`);
+  io.err(
+    `Issue a new one with: ${commandLine(options, `devices rotate --device ${shellQuote(result.deviceId)} --role ${result.role}`)}\n`,
+  );
 };
 
 const removeAction: Action = async (io, command, [deviceId]) => {
@@ -255,7 +279,10 @@ const removeAction: Action = async (io, command, [deviceId]) => {
 function tokenFromStdin(text: string): string {
   const token = text.replace(/\r?\n$/, "");
   if (token === "") {
-    throw new MoltbotError("USAGE", 'No token on stdin. Pipe it in, e.g. printf %s "$TOKEN" | moltbot devices verify --device <id> --role <role>');
+    throw new MoltbotError(
+      "USAGE",
+      'No token on stdin. Pipe it in, e.g. printf %s "$TOKEN" | moltbot devices verify --device <id> --role <role>',
+    );
   }
   return token;
 }
@@ -267,7 +294,12 @@ async function verifyAction(io: CliIO, command: Command): Promise<number> {
   const role = validateRole(flags.role);
   const token = tokenFromStdin(await io.readStdin());
   const ctx = storeContextFor(io, options);
-  const result = await verifyDevice(ctx, { deviceId, role, token, ...(flags.scope !== undefined ? { scopes: flags.scope } : {}) });
+  const result = await verifyDevice(ctx, {
+    deviceId,
+    role,
+    token,
+    ...(flags.scope !== undefined ? { scopes: flags.scope } : {}),
+  });
   if (options.json) {
     // The outcome is the document, failure included; the exit status still says it (1 = not valid).
     printJson(io, result);
@@ -291,8 +323,13 @@ export function registerDevices(program: Command, run: Runner): void {
 
   devices
     .command("list")
-    .description("show pending requests (newest first) and paired devices (most recently approved first); never token secrets")
-    .addHelpText("after", "\nExamples:\n  $ moltbot devices list\n  $ moltbot devices list --json | jq -r '.pending[].requestId'")
+    .description(
+      "show pending requests (newest first) and paired devices (most recently approved first); never token secrets",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ moltbot devices list\n  $ moltbot devices list --json | jq -r '.pending[].requestId'",
+    )
     .action(run(listAction));
 
   devices
@@ -300,12 +337,15 @@ export function registerDevices(program: Command, run: Runner): void {
     .description("record a pairing request for a device (what the gateway does when an unknown device connects)")
     .requiredOption("--device-id <id>", "the device's id")
     .requiredOption("--public-key <key>", "the device's public key (base64url)")
-    .option("--name <name>", "display name, e.g. \"Ada's iPhone\"")
+    .option("--name <name>", 'display name, e.g. "Ada\'s iPhone"')
     .option("--platform <platform>", "platform, e.g. ios, macos, linux")
     .option("--role <role>", "role requested, e.g. node or operator (a token is issued for it on approval)")
     .option("--scope <scope>", "scope requested (repeatable)", collect)
     .option("--remote-ip <ip>", "address the device connected from")
-    .addHelpText("after", "\nExample:\n  $ moltbot devices request --device-id ada-iphone --public-key q8Vf2m0T1xvY8o0kLr3sJvW1rY5eQ6dZ7uC9bN4aH2E --name \"Ada's iPhone\" --role node")
+    .addHelpText(
+      "after",
+      '\nExample:\n  $ moltbot devices request --device-id ada-iphone --public-key q8Vf2m0T1xvY8o0kLr3sJvW1rY5eQ6dZ7uC9bN4aH2E --name "Ada\'s iPhone" --role node',
+    )
     .action(run(requestAction));
 
   devices

@@ -23,9 +23,13 @@ function printHuman(io: CliIO, report: DoctorReport, fix: boolean, stateDir: str
   } else if (report.ok) {
     io.err(`Fixed ${plural(fixed, "problem")}; the store under ${where} is healthy.\n`);
   } else if (fix) {
-    io.err(`Fixed ${fixed} of ${plural(problems.length, "problem")}; the others need you (see above). Then run "moltbot doctor" again.\n`);
+    io.err(
+      `Fixed ${fixed} of ${plural(problems.length, "problem")}; the others need you (see above). Then run "moltbot doctor" again.\n`,
+    );
   } else {
-    io.err(`${plural(problems.length, "problem")} found. Run "moltbot doctor --fix" to repair what is safe to repair (it never deletes data).\n`);
+    io.err(
+      `${plural(problems.length, "problem")} found. Run "moltbot doctor --fix" to repair what is safe to repair (it never deletes data).\n`,
+    );
   }
 }
 
@@ -35,7 +39,10 @@ async function doctorAction(io: CliIO, command: Command): Promise<number> {
   const ctx = storeContextFor(io, options);
   const report = await runDoctor(ctx, { fix });
   if (options.json) {
-    printJson(io, { ok: report.ok, findings: report.findings.map(({ file, problem, fixed, severity }) => ({ file, problem, fixed, severity })) });
+    printJson(io, {
+      ok: report.ok,
+      findings: report.findings.map(({ file, problem, fixed, severity }) => ({ file, problem, fixed, severity })),
+    });
   } else {
     printHuman(io, report, fix, ctx.paths.stateDir);
   }
@@ -45,8 +52,13 @@ async function doctorAction(io: CliIO, command: Command): Promise<number> {
 export function registerDoctor(program: Command, run: Runner): void {
   program
     .command("doctor")
-    .description("check every store file (shape, modes, owners, locks, temp files, expired entries); --fix repairs what is safe")
-    .option("--fix", "repair modes, owners (as root), stale locks, temp files and expired entries; move unreadable files aside")
+    .description(
+      "check every store file (shape, modes, owners, locks, temp files, expired entries); --fix repairs what is safe",
+    )
+    .option(
+      "--fix",
+      "repair modes, owners (as root), stale locks, temp files and expired entries; move unreadable files aside",
+    )
     .addHelpText(
       "after",
       "\nExit status: 0 when the store is healthy, 1 when a problem is left.\n\nExamples:\n  $ moltbot doctor\n  $ moltbot doctor --fix\n  $ moltbot doctor --json | jq '.findings[] | select(.fixed | not)'",

@@ -66,12 +66,18 @@ export function registerNodes(program: Command, run: Runner): void {
   const nodes = program
     .command("nodes")
     .description("legacy node pairing (nodes/pending.json, nodes/paired.json) for nodes that predate device pairing")
-    .addHelpText("after", "\nExamples:\n  $ moltbot nodes pending\n  $ moltbot nodes approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70");
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ moltbot nodes pending\n  $ moltbot nodes approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70",
+    );
 
   nodes
     .command("pending")
     .description("show live node pairing requests, newest first")
-    .addHelpText("after", "\nExamples:\n  $ moltbot nodes pending\n  $ moltbot nodes pending --json | jq -r '.pending[].requestId'")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ moltbot nodes pending\n  $ moltbot nodes pending --json | jq -r '.pending[].requestId'",
+    )
     .action(run(pendingAction));
 
   nodes

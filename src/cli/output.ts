@@ -42,7 +42,8 @@ export function escapeControl(value: string): string {
 
 // Combining marks and zero-width characters take no cell; East Asian wide characters and emoji take two.
 const ZERO_WIDTH = /^(?:\p{Mn}|\p{Me}|[\u200b-\u200f\u2060])$/u;
-const WIDE = /^[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]$/u;
+const WIDE =
+  /^[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]$/u;
 
 function charWidth(char: string): number {
   const code = char.codePointAt(0)!;
@@ -116,7 +117,12 @@ function fitWidths(columns: readonly Column[], rows: readonly (readonly string[]
  * widest first, down to 8; if that is not enough, optional columns are left out, rightmost first.
  * Cells must already be escaped. `width` may be Infinity (output to a pipe: nothing is cut).
  */
-export function renderTable(columns: readonly Column[], rows: readonly (readonly string[])[], width: number, c: ChalkInstance): string {
+export function renderTable(
+  columns: readonly Column[],
+  rows: readonly (readonly string[])[],
+  width: number,
+  c: ChalkInstance,
+): string {
   let shown = columns.map((_, index) => index);
   let widths = fitWidths(columns, rows, width);
   const tooWide = () => widths.reduce((sum, w) => sum + w, 0) + GAP * (widths.length - 1) > width;
@@ -142,7 +148,13 @@ export function renderTable(columns: readonly Column[], rows: readonly (readonly
       })
       .join(" ".repeat(GAP))
       .trimEnd();
-  return [line(columns.map((column) => column.header), true), ...rows.map((row, index) => line(row, false, index))].join("\n");
+  return [
+    line(
+      columns.map((column) => column.header),
+      true,
+    ),
+    ...rows.map((row, index) => line(row, false, index)),
+  ].join("\n");
 }
 
 /** "42 min", "1 h 5 min", "2 d 3 h", "12 s". */

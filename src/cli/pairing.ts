@@ -66,8 +66,11 @@ function printChannelTable(io: CliIO, listed: ChannelRequests, now: number): voi
 
 /** The next command after a listing: the exact one when a single request waits. */
 function approveHint(channels: readonly ChannelRequests[]): string {
-  const requests = channels.flatMap((listed) => listed.requests.map((request) => ({ channel: listed.channel, code: request.code })));
-  if (requests.length === 1) return `Approve it with: moltbot pairing approve ${requests[0]!.channel} ${requests[0]!.code}\n`;
+  const requests = channels.flatMap((listed) =>
+    listed.requests.map((request) => ({ channel: listed.channel, code: request.code })),
+  );
+  if (requests.length === 1)
+    return `Approve it with: moltbot pairing approve ${requests[0]!.channel} ${requests[0]!.code}\n`;
   const channel = channels.length === 1 ? channels[0]!.channel : "<channel>";
   return `Approve one with: moltbot pairing approve ${channel} <CODE>\n`;
 }
@@ -116,14 +119,20 @@ const requestAction: Action = async (io, command, [channel, senderId]) => {
     case "created":
       // The reply quotes the sender's id: escape it line by line so the layout stays readable.
       io.out(`${result.message!.split("\n").map(escapeControl).join("\n")}\n`);
-      io.err(`Created ${result.channel} request ${result.code} for ${id}. Send the text above to the sender; approve with: moltbot pairing approve ${result.channel} ${result.code}\n`);
+      io.err(
+        `Created ${result.channel} request ${result.code} for ${id}. Send the text above to the sender; approve with: moltbot pairing approve ${result.channel} ${result.code}\n`,
+      );
       return;
     case "pending":
-      io.out(`${id} already has pending ${result.channel} code ${result.code} (expires ${formatIn(Date.parse(result.expiresAt!), now)}); nothing new to send.\n`);
+      io.out(
+        `${id} already has pending ${result.channel} code ${result.code} (expires ${formatIn(Date.parse(result.expiresAt!), now)}); nothing new to send.\n`,
+      );
       io.err(`Approve with: moltbot pairing approve ${result.channel} ${result.code}\n`);
       return;
     case "capped":
-      io.out(`${result.channel} already has the maximum number of pending requests; ${id} was ignored and nothing was stored.\n`);
+      io.out(
+        `${result.channel} already has the maximum number of pending requests; ${id} was ignored and nothing was stored.\n`,
+      );
       io.err(`See them with: moltbot pairing list ${result.channel}\n`);
       return;
     case "allowed":
@@ -133,7 +142,11 @@ const requestAction: Action = async (io, command, [channel, senderId]) => {
 };
 
 /** `approve <channel> <code>` or `approve --channel <channel> <code>`. */
-function channelAndCode(command: Command, args: (string | undefined)[], verb: string): { channel: string; code: string } {
+function channelAndCode(
+  command: Command,
+  args: (string | undefined)[],
+  verb: string,
+): { channel: string; code: string } {
   const flag = command.opts<{ channel?: string }>().channel;
   const given = args.filter((arg): arg is string => arg !== undefined);
   if (flag !== undefined && given.length === 1) return { channel: flag, code: given[0]! };
@@ -151,7 +164,9 @@ const approveAction: Action = async (io, command, args) => {
   const ctx = storeContextFor(io, options);
   const result = await approveDmCode(ctx, input);
   if (options.json) return printJson(io, result);
-  io.out(`${colors(io).green("Approved")} ${result.channel} sender ${escapeControl(result.id)} (code ${result.code}).\n`);
+  io.out(
+    `${colors(io).green("Approved")} ${result.channel} sender ${escapeControl(result.id)} (code ${result.code}).\n`,
+  );
   io.err(`Tell the sender: "${result.message}"  Check with: moltbot pairing allowlist ${result.channel}\n`);
 };
 
@@ -162,7 +177,9 @@ const rejectAction: Action = async (io, command, args) => {
   const ctx = storeContextFor(io, options);
   const result = await rejectDmCode(ctx, input);
   if (options.json) return printJson(io, result);
-  io.out(`${colors(io).yellow("Rejected")} ${result.channel} request ${result.code} from ${escapeControl(result.id)}.\n`);
+  io.out(
+    `${colors(io).yellow("Rejected")} ${result.channel} request ${result.code} from ${escapeControl(result.id)}.\n`,
+  );
 };
 
 const allowlistAction: Action = async (io, command, [channel]) => {
@@ -171,7 +188,9 @@ const allowlistAction: Action = async (io, command, [channel]) => {
   const result = readDmAllowlist(ctx, channel!);
   if (options.json) return printJson(io, result);
   if (result.allowFrom.length === 0) {
-    io.err(`No approved ${result.channel} senders yet. Approve one with: moltbot pairing approve ${result.channel} <CODE>\n`);
+    io.err(
+      `No approved ${result.channel} senders yet. Approve one with: moltbot pairing approve ${result.channel} <CODE>\n`,
+    );
     return;
   }
   io.out(result.allowFrom.map((id) => `${escapeControl(id)}\n`).join(""));
@@ -183,19 +202,29 @@ const revokeAction: Action = async (io, command, [channel, senderId]) => {
   const result = await revokeDmSender(ctx, { channel: channel!, senderId: senderId! });
   if (options.json) return printJson(io, result);
   const id = escapeControl(result.id);
-  io.out(result.removed ? `Removed ${id} from the ${result.channel} allowlist.\n` : `${id} was not on the ${result.channel} allowlist; nothing changed.\n`);
+  io.out(
+    result.removed
+      ? `Removed ${id} from the ${result.channel} allowlist.\n`
+      : `${id} was not on the ${result.channel} allowlist; nothing changed.\n`,
+  );
 };
 
 export function registerPairing(program: Command, run: Runner): void {
   const pairing = program
     .command("pairing")
     .description("DM pairing: approve who may talk to the bot on a chat channel")
-    .addHelpText("after", "\nExample:\n  $ moltbot pairing list telegram\n  $ moltbot pairing approve telegram ABCD2345");
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ moltbot pairing list telegram\n  $ moltbot pairing approve telegram ABCD2345",
+    );
 
   pairing
     .command("list [channel]")
     .description("show live pairing requests, oldest first (all channels when none is given)")
-    .addHelpText("after", "\nExamples:\n  $ moltbot pairing list telegram\n  $ moltbot pairing list --json | jq '.channels[].requests[].code'")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ moltbot pairing list telegram\n  $ moltbot pairing list --json | jq '.channels[].requests[].code'",
+    )
     .action(run(listAction));
 
   pairing
@@ -209,7 +238,10 @@ export function registerPairing(program: Command, run: Runner): void {
     .command("approve [channel] [code]")
     .description("approve a pending code: the sender joins the channel's allowlist")
     .option("--channel <channel>", "the channel, when given as an option")
-    .addHelpText("after", "\nExamples:\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot pairing approve --channel telegram abcd2345")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot pairing approve --channel telegram abcd2345",
+    )
     .action(run(approveAction));
 
   pairing

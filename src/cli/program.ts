@@ -57,7 +57,9 @@ function wantsJson(argv: readonly string[]): boolean {
 export async function buildProgram(io: CliIO, run: Runner, argv?: readonly string[]): Promise<Command> {
   const registrars = await Promise.all((argv === undefined ? NOUNS : nounsFor(argv)).map((noun) => noun.load()));
   const program = new Command("moltbot")
-    .description("Approve who may talk to your Moltbot (DM pairing) and which devices may join its gateway (device pairing).")
+    .description(
+      "Approve who may talk to your Moltbot (DM pairing) and which devices may join its gateway (device pairing).",
+    )
     .version(VERSION, "-V, --version", "print the version")
     .option("--json", "print one JSON document on stdout (errors too)")
     .option("--state-dir <dir>", "state directory (default: $MOLTBOT_STATE_DIR, $CLAWDBOT_STATE_DIR, ~/.clawdbot)")
@@ -76,13 +78,19 @@ export async function buildProgram(io: CliIO, run: Runner, argv?: readonly strin
     })
     .showSuggestionAfterError(true)
     .exitOverride()
-    .addHelpText("after", "\nExamples:\n  $ moltbot pairing list\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot devices list");
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ moltbot pairing list\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot devices list",
+    );
   for (const register of registrars) register(program, run);
   return program;
 }
 
 function usageMessage(error: CommanderError, argv: readonly string[]): string {
-  const text = error.message.replace(/^error: /, "").replace(/\n/g, " ").trim();
+  const text = error.message
+    .replace(/^error: /, "")
+    .replace(/\n/g, " ")
+    .trim();
   // The noun and verb: the first two words that are neither options nor the value of --state-dir.
   const words: string[] = [];
   for (let i = 0; i < argv.length && words.length < 2; i++) {
@@ -100,13 +108,15 @@ function usageMessage(error: CommanderError, argv: readonly string[]): string {
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const json = wantsJson(argv);
   let exitCode = 0;
-  const run: Runner = (action) => async (...args: unknown[]) => {
-    const command = args[args.length - 1] as Command;
-    const positional = args.slice(0, -2) as string[];
-    const status: unknown = await action(io, command, positional);
-    // An action may return its exit status when it has reported the outcome itself (doctor: 1 = problems left).
-    if (typeof status === "number") exitCode = status;
-  };
+  const run: Runner =
+    (action) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      const positional = args.slice(0, -2) as string[];
+      const status: unknown = await action(io, command, positional);
+      // An action may return its exit status when it has reported the outcome itself (doctor: 1 = problems left).
+      if (typeof status === "number") exitCode = status;
+    };
   try {
     const program = await buildProgram(io, run, argv);
     await program.parseAsync([...argv], { from: "user" });

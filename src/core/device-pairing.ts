@@ -116,14 +116,17 @@ export function validateDeviceId(value: string, what = "device id"): string {
 
 export function validatePublicKey(value: string): string {
   const key = validateText(value, "public key", MAX_PUBLIC_KEY_LENGTH);
-  if (!TOKEN_CHARACTERS.test(key)) throw usage("The public key must be printable ASCII without spaces (e.g. base64url).");
+  if (!TOKEN_CHARACTERS.test(key))
+    throw usage("The public key must be printable ASCII without spaces (e.g. base64url).");
   return key;
 }
 
 export function validateRole(value: string): string {
   const role = value.trim();
   if (!ROLE_PATTERN.test(role)) {
-    throw usage(`Invalid role "${role.slice(0, 64)}": use 1–64 letters, digits, ".", "_", ":" or "-", e.g. node or operator.`);
+    throw usage(
+      `Invalid role "${role.slice(0, 64)}": use 1–64 letters, digits, ".", "_", ":" or "-", e.g. node or operator.`,
+    );
   }
   return role;
 }
@@ -133,7 +136,8 @@ export function validateScopes(scopes: readonly string[]): string[] {
   return mergeOrdered(
     scopes.map((scope) => {
       const trimmed = validateText(scope, "scope", MAX_SHORT_FIELD_LENGTH);
-      if (!TOKEN_CHARACTERS.test(trimmed)) throw usage(`Invalid scope "${trimmed}": scopes have no spaces, e.g. operator.read.`);
+      if (!TOKEN_CHARACTERS.test(trimmed))
+        throw usage(`Invalid scope "${trimmed}": scopes have no spaces, e.g. operator.read.`);
       return trimmed;
     }),
   );
@@ -202,7 +206,10 @@ export interface DeviceListing {
 }
 
 /** Pending (live, newest first) and paired (most recently approved first), without secrets. */
-export function listDevicePairing(state: { pending: DevicePendingState; paired: DevicePairedState }, now: number): DeviceListing {
+export function listDevicePairing(
+  state: { pending: DevicePendingState; paired: DevicePairedState },
+  now: number,
+): DeviceListing {
   const paired = Object.values(state.paired)
     .sort((a, b) => b.approvedAtMs - a.approvedAtMs)
     .map(viewPairedDevice);
@@ -210,11 +217,18 @@ export function listDevicePairing(state: { pending: DevicePendingState; paired: 
 }
 
 function deviceRoles(device: PairedDevice): string[] {
-  return mergeOrdered(device.roles, device.role !== undefined ? [device.role] : undefined, Object.keys(device.tokens ?? {}));
+  return mergeOrdered(
+    device.roles,
+    device.role !== undefined ? [device.role] : undefined,
+    Object.keys(device.tokens ?? {}),
+  );
 }
 
 function notPaired(deviceId: string): MoltbotError {
-  return new MoltbotError("NOT_FOUND", `Device "${deviceId}" is not paired. Run "moltbot devices list" to see paired devices.`);
+  return new MoltbotError(
+    "NOT_FOUND",
+    `Device "${deviceId}" is not paired. Run "moltbot devices list" to see paired devices.`,
+  );
 }
 
 function pairedDevice(paired: DevicePairedState, deviceId: string): PairedDevice {
@@ -256,7 +270,10 @@ function optionalText(value: string | undefined, what: string, max: number): str
  * lock, so bad input creates nothing on disk.
  */
 export function validateDeviceRequest(input: DeviceRequestInput): ValidDeviceRequest {
-  const valid: ValidDeviceRequest = { deviceId: validateDeviceId(input.deviceId), publicKey: validatePublicKey(input.publicKey) };
+  const valid: ValidDeviceRequest = {
+    deviceId: validateDeviceId(input.deviceId),
+    publicKey: validatePublicKey(input.publicKey),
+  };
   const displayName = optionalText(input.displayName, "display name", MAX_NAME_LENGTH);
   if (displayName !== undefined) valid.displayName = displayName;
   const platform = optionalText(input.platform, "platform", MAX_SHORT_FIELD_LENGTH);
@@ -302,7 +319,12 @@ export function requestDevicePairing(
   let requestId = generateUuidV4(random);
   while (requestIds.has(requestId)) requestId = generateUuidV4(random);
 
-  const request: DevicePendingRequest = { requestId, ...valid, isRepair: own(state.paired, deviceId) !== undefined, ts: now };
+  const request: DevicePendingRequest = {
+    requestId,
+    ...valid,
+    isRepair: own(state.paired, deviceId) !== undefined,
+    ts: now,
+  };
   return { pending: keyed([...live, request]), result: { created: true, request } };
 }
 
@@ -329,12 +351,22 @@ export function findDeviceRequest(pending: DevicePendingState, id: string, now: 
   return request;
 }
 
-function withoutRequest(pending: DevicePendingState, drop: (request: DevicePendingRequest) => boolean, now: number): DevicePendingState {
+function withoutRequest(
+  pending: DevicePendingState,
+  drop: (request: DevicePendingRequest) => boolean,
+  now: number,
+): DevicePendingState {
   return keyed(Object.values(pending).filter((request) => isDeviceRequestLive(request, now) && !drop(request)));
 }
 
 /** A fresh secret for `role`; an earlier token of the role keeps `createdAtMs` and gains `rotatedAtMs`. */
-function mintToken(previous: DeviceToken | undefined, role: string, scopes: readonly string[], now: number, random: RandomBytes): DeviceToken {
+function mintToken(
+  previous: DeviceToken | undefined,
+  role: string,
+  scopes: readonly string[],
+  now: number,
+  random: RandomBytes,
+): DeviceToken {
   const kept: Partial<DeviceToken> = { ...previous };
   delete kept.revokedAtMs;
   const token: DeviceToken = {
@@ -505,12 +537,7 @@ export function removeDevice(
 }
 
 export type VerifyFailureReason =
-  | "device-not-paired"
-  | "role-missing"
-  | "token-missing"
-  | "token-revoked"
-  | "token-mismatch"
-  | "scope-mismatch";
+  "device-not-paired" | "role-missing" | "token-missing" | "token-revoked" | "token-mismatch" | "scope-mismatch";
 
 export type DeviceVerifyResult = { ok: true } | { ok: false; reason: VerifyFailureReason };
 

@@ -87,7 +87,10 @@ export function validateSenderId(senderId: string): string {
   const trimmed = senderId.trim();
   if (trimmed === "") throw new MoltbotError("USAGE", "The sender id is empty.");
   if (trimmed.length > MAX_SENDER_ID_LENGTH) {
-    throw new MoltbotError("USAGE", `The sender id is too long (${trimmed.length} characters; at most ${MAX_SENDER_ID_LENGTH}).`);
+    throw new MoltbotError(
+      "USAGE",
+      `The sender id is too long (${trimmed.length} characters; at most ${MAX_SENDER_ID_LENGTH}).`,
+    );
   }
   if (CONTROL_CHARACTERS.test(trimmed)) {
     throw new MoltbotError("USAGE", "The sender id contains control characters.");
@@ -119,10 +122,16 @@ export function validateMeta(meta: Record<string, string>): Record<string, strin
   for (const [key, value] of entries) {
     // `__proto__` would be swallowed by any plain object on the way (and by the gateway's).
     if (!META_KEY_PATTERN.test(key) || key === "__proto__") {
-      throw new MoltbotError("USAGE", `Invalid meta key "${key.slice(0, 64)}": use letters, digits, "_", "." or "-" (at most 64).`);
+      throw new MoltbotError(
+        "USAGE",
+        `Invalid meta key "${key.slice(0, 64)}": use letters, digits, "_", "." or "-" (at most 64).`,
+      );
     }
     if (typeof value !== "string" || value.length > MAX_META_VALUE_LENGTH) {
-      throw new MoltbotError("USAGE", `The meta value of "${key}" is too long (at most ${MAX_META_VALUE_LENGTH} characters).`);
+      throw new MoltbotError(
+        "USAGE",
+        `The meta value of "${key}" is too long (at most ${MAX_META_VALUE_LENGTH} characters).`,
+      );
     }
     // A display name has no use for terminal controls; refusing them keeps escape sequences out of
     // the store (listings still escape whatever another writer may have stored).
@@ -209,7 +218,10 @@ export function requestPairing(
     const updated: PairingRequest = { ...existing, lastSeenAt: new Date(now).toISOString() };
     if (meta !== undefined) updated.meta = meta;
     return {
-      pending: withRequests(state.pending, live.map((request) => (request === existing ? updated : request))),
+      pending: withRequests(
+        state.pending,
+        live.map((request) => (request === existing ? updated : request)),
+      ),
       result: {
         ...base,
         id: existing.id,
@@ -325,7 +337,10 @@ export function parseMaxPending(raw: string | undefined): number {
   // Digits only: Number() would also take "1e1", "0x10" or "3.0".
   const value = /^[0-9]+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
   if (!Number.isInteger(value) || value < 1 || value > MAX_PENDING_LIMIT) {
-    throw new MoltbotError("USAGE", `MOLTBOT_PAIRING_MAX_PENDING must be a whole number from 1 to ${MAX_PENDING_LIMIT} (got "${raw.slice(0, 20)}").`);
+    throw new MoltbotError(
+      "USAGE",
+      `MOLTBOT_PAIRING_MAX_PENDING must be a whole number from 1 to ${MAX_PENDING_LIMIT} (got "${raw.slice(0, 20)}").`,
+    );
   }
   return value;
 }

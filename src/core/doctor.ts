@@ -101,7 +101,8 @@ const seconds = (ms: number) => `${Math.max(0, Math.round(ms / 1000))} s`;
 
 function modeFinding(path: string, mode: number, expected: number, what: "file" | "directory"): Finding | undefined {
   if ((mode & 0o777) === expected) return undefined;
-  const open = (mode & 0o077) !== 0 ? "other users can " + (what === "file" ? "read it" : "look inside") : "not the store's mode";
+  const open =
+    (mode & 0o077) !== 0 ? "other users can " + (what === "file" ? "read it" : "look inside") : "not the store's mode";
   return {
     file: path,
     problem: `${what} mode is ${octal(mode)} (${open}); it should be ${octal(expected)}`,
@@ -111,7 +112,12 @@ function modeFinding(path: string, mode: number, expected: number, what: "file" 
 }
 
 /** Live and expired entries of a parsed pending file; undefined for files without expiry. */
-export function countEntries(kind: StoreKind, state: unknown, now: number, rules: LivenessRules): { live: number; expired: number } | undefined {
+export function countEntries(
+  kind: StoreKind,
+  state: unknown,
+  now: number,
+  rules: LivenessRules,
+): { live: number; expired: number } | undefined {
   const count = <T>(entries: T[], live: (entry: T) => boolean) => {
     const liveCount = entries.filter(live).length;
     return { live: liveCount, expired: entries.length - liveCount };
@@ -135,7 +141,10 @@ function contentFindings(file: FileFacts, facts: DoctorFacts): Finding[] {
     case "missing":
       return [];
     case "unreadable": {
-      const owner = file.uid !== undefined && file.uid !== facts.euid ? ` (owned by uid ${file.uid}, doctor runs as uid ${facts.euid})` : "";
+      const owner =
+        file.uid !== undefined && file.uid !== facts.euid
+          ? ` (owned by uid ${file.uid}, doctor runs as uid ${facts.euid})`
+          : "";
       return [
         {
           file: at,
@@ -145,7 +154,14 @@ function contentFindings(file: FileFacts, facts: DoctorFacts): Finding[] {
       ];
     }
     case "corrupt":
-      return [{ file: at, problem: `${content.reason}; nothing can use it as it is`, severity: "error", fix: { type: "move-aside", file: at } }];
+      return [
+        {
+          file: at,
+          problem: `${content.reason}; nothing can use it as it is`,
+          severity: "error",
+          fix: { type: "move-aside", file: at },
+        },
+      ];
     case "newer-version":
       return [
         {
@@ -190,19 +206,36 @@ function contentFindings(file: FileFacts, facts: DoctorFacts): Finding[] {
 
 function ownerFinding(file: FileFacts, dirs: DirFacts[], euid: number): Finding | undefined {
   if (file.uid === undefined) return undefined;
-  const dir = dirs.find((candidate) => file.path.startsWith(`${candidate.path}/`) && !file.path.slice(candidate.path.length + 1).includes("/"));
+  const dir = dirs.find(
+    (candidate) =>
+      file.path.startsWith(`${candidate.path}/`) && !file.path.slice(candidate.path.length + 1).includes("/"),
+  );
   if (!dir || dir.uid === file.uid) return undefined;
   const problem = `is owned by uid ${file.uid} but its directory belongs to uid ${dir.uid} (a "sudo moltbot" leftover?): the gateway may not be able to read it`;
   // Only root can hand a file back; anyone else gets the command to run.
-  if (euid !== 0) return { file: file.path, problem: `${problem}; run "sudo chown ${dir.uid}:${dir.gid} ${file.path}"`, severity: "error" };
-  return { file: file.path, problem, severity: "error", fix: { type: "chown", path: file.path, uid: dir.uid, gid: dir.gid } };
+  if (euid !== 0)
+    return {
+      file: file.path,
+      problem: `${problem}; run "sudo chown ${dir.uid}:${dir.gid} ${file.path}"`,
+      severity: "error",
+    };
+  return {
+    file: file.path,
+    problem,
+    severity: "error",
+    fix: { type: "chown", path: file.path, uid: dir.uid, gid: dir.gid },
+  };
 }
 
 /** Every finding about the store, most serious first within each file, files in scan order. */
 export function diagnose(facts: DoctorFacts): Finding[] {
   const findings: Finding[] = [];
   for (const dir of facts.unlistable) {
-    findings.push({ file: dir.path, problem: `cannot be listed: ${dir.reason}; check its owner and mode`, severity: "error" });
+    findings.push({
+      file: dir.path,
+      problem: `cannot be listed: ${dir.reason}; check its owner and mode`,
+      severity: "error",
+    });
   }
   for (const dir of facts.dirs) {
     const finding = modeFinding(dir.path, dir.mode, EXPECTED_DIR_MODE, "directory");
@@ -219,7 +252,11 @@ export function diagnose(facts: DoctorFacts): Finding[] {
               severity: "warning",
               fix: { type: "clear-stale-lock", file: file.path },
             }
-          : { file: lockPath, problem: `in use: held by a running process (refreshed ${seconds(file.lock.ageMs)} ago); left alone`, severity: "info" },
+          : {
+              file: lockPath,
+              problem: `in use: held by a running process (refreshed ${seconds(file.lock.ageMs)} ago); left alone`,
+              severity: "info",
+            },
       );
     }
     for (const temp of file.temps) {
@@ -257,7 +294,9 @@ export function pruneExpired(kind: StoreKind, state: unknown, now: number, rules
     return { ...pending, requests: pending.requests.filter((request) => rules.dmRequest(request, now)) };
   }
   const live = kind === "device-pending" ? rules.deviceRequest : rules.nodeRequest;
-  return Object.fromEntries(Object.entries(state as Record<string, { ts: number }>).filter(([, entry]) => live(entry, now)));
+  return Object.fromEntries(
+    Object.entries(state as Record<string, { ts: number }>).filter(([, entry]) => live(entry, now)),
+  );
 }
 
 /** `<file>.corrupt-2026-01-31T12-00-00.000Z`: sortable, and no colons (they upset some tools and filesystems). */

@@ -88,7 +88,12 @@ export interface NodeRequestInput {
 export function validateNodeRequest(input: NodeRequestInput): { nodeId: string; fields: Partial<NodePendingRequest> } {
   const nodeId = validateDeviceId(input.nodeId, "node id");
   const fields: Partial<NodePendingRequest> = {};
-  const limits = { displayName: MAX_NAME_LENGTH, platform: MAX_SHORT_FIELD_LENGTH, version: MAX_SHORT_FIELD_LENGTH, remoteIp: MAX_SHORT_FIELD_LENGTH };
+  const limits = {
+    displayName: MAX_NAME_LENGTH,
+    platform: MAX_SHORT_FIELD_LENGTH,
+    version: MAX_SHORT_FIELD_LENGTH,
+    remoteIp: MAX_SHORT_FIELD_LENGTH,
+  };
   for (const [key, max] of Object.entries(limits) as [keyof typeof limits, number][]) {
     const value = input[key];
     if (value !== undefined && value.trim() !== "") fields[key] = validateText(value, key, max);
@@ -110,7 +115,10 @@ export function requestNodePairing(
   const live = liveNodeRequests(state.pending, now);
   const existing = live.find((request) => request.nodeId === nodeId);
   if (existing) {
-    return { ...(live.length !== all.length ? { pending: keyed(live) } : {}), result: { created: false, request: existing } };
+    return {
+      ...(live.length !== all.length ? { pending: keyed(live) } : {}),
+      result: { created: false, request: existing },
+    };
   }
   const requestIds = new Set(all.map((request) => request.requestId));
   let requestId = generateUuidV4(random);
@@ -178,7 +186,10 @@ export function rejectNodeRequest(
   now: number,
 ): { pending: NodePendingState; result: { requestId: string; nodeId: string } } {
   const request = findNodeRequest(pending, input.requestId, now);
-  return { pending: without(pending, request.requestId, now), result: { requestId: request.requestId, nodeId: request.nodeId } };
+  return {
+    pending: without(pending, request.requestId, now),
+    result: { requestId: request.requestId, nodeId: request.nodeId },
+  };
 }
 
 /** Constant-time check of a node's token; success records `lastConnectedAtMs`. */

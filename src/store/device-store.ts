@@ -125,7 +125,10 @@ export async function rotateDevice(
   });
 }
 
-export async function revokeDevice(ctx: StoreContext, input: { deviceId: string; role: string }): Promise<DeviceRevokeResult> {
+export async function revokeDevice(
+  ctx: StoreContext,
+  input: { deviceId: string; role: string },
+): Promise<DeviceRevokeResult> {
   const pairedFile = devicePairedStoreFile(ctx);
   failFastWithoutFiles([pairedFile], () => revokeDeviceToken(emptyDevicePaired(), input, ctx.now()));
   return updateStore([pairedFile] as const, ([paired]) => {
@@ -135,7 +138,10 @@ export async function revokeDevice(ctx: StoreContext, input: { deviceId: string;
 }
 
 /** Unpair a device and drop its pending requests (both files locked, pending first). */
-export async function removeDeviceEverywhere(ctx: StoreContext, input: { deviceId: string }): Promise<{ deviceId: string }> {
+export async function removeDeviceEverywhere(
+  ctx: StoreContext,
+  input: { deviceId: string },
+): Promise<{ deviceId: string }> {
   const pendingFile = devicePendingStoreFile(ctx);
   const pairedFile = devicePairedStoreFile(ctx);
   failFastWithoutFiles([pendingFile, pairedFile], () =>

@@ -44,7 +44,7 @@ export function allowStoreFile(ctx: StoreContext, channel: ChannelInfo): StoreFi
   return {
     path: dmAllowFile(ctx.paths, channel),
     label: `a ${channel.name} allowlist`,
-    schema: allowFileSchema as StoreFile<AllowState>["schema"],
+    schema: allowFileSchema,
     empty: emptyAllow,
   };
 }
@@ -115,7 +115,10 @@ function failIfNoPendingFile(ctx: StoreContext, channel: ChannelInfo, code: stri
 }
 
 /** Approve a code: allowlist written first, then the request removed (SPEC §3 "Approve"). */
-export async function approveDmCode(ctx: StoreContext, input: { channel: ChannelRef; code: string }): Promise<ApproveResult> {
+export async function approveDmCode(
+  ctx: StoreContext,
+  input: { channel: ChannelRef; code: string },
+): Promise<ApproveResult> {
   const channel = channelOf(input.channel);
   const code = normalizeCode(input.code);
   failIfNoPendingFile(ctx, channel, code);
@@ -129,7 +132,10 @@ export async function approveDmCode(ctx: StoreContext, input: { channel: Channel
   );
 }
 
-export async function rejectDmCode(ctx: StoreContext, input: { channel: ChannelRef; code: string }): Promise<RejectResult> {
+export async function rejectDmCode(
+  ctx: StoreContext,
+  input: { channel: ChannelRef; code: string },
+): Promise<RejectResult> {
   const channel = channelOf(input.channel);
   const code = normalizeCode(input.code);
   failIfNoPendingFile(ctx, channel, code);
@@ -144,7 +150,10 @@ export function readDmAllowlist(ctx: StoreContext, channelRef: ChannelRef): { ch
   return { channel: channel.name, allowFrom: readStoreFile(allowStoreFile(ctx, channel)).allowFrom };
 }
 
-export async function revokeDmSender(ctx: StoreContext, input: { channel: ChannelRef; senderId: string }): Promise<RevokeResult> {
+export async function revokeDmSender(
+  ctx: StoreContext,
+  input: { channel: ChannelRef; senderId: string },
+): Promise<RevokeResult> {
   const channel = channelOf(input.channel);
   const senderId = validateSenderId(input.senderId);
   const file = allowStoreFile(ctx, channel);

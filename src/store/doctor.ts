@@ -52,21 +52,25 @@ interface KnownFile {
 }
 
 // The same expiry rules every command applies: doctor never has its own idea of "expired".
-const LIVENESS: LivenessRules = { dmRequest: isRequestLive, deviceRequest: isDeviceRequestLive, nodeRequest: isNodeRequestLive };
+const LIVENESS: LivenessRules = {
+  dmRequest: isRequestLive,
+  deviceRequest: isDeviceRequestLive,
+  nodeRequest: isNodeRequestLive,
+};
 
 /** Every store file doctor knows, whether or not it exists. */
 function knownFiles(ctx: StoreContext): KnownFile[] {
   const stores: [StoreFile<unknown>, StoreKind, string?][] = [];
   for (const name of CHANNEL_NAMES) {
     const channel = resolveChannel(name);
-    stores.push([pendingStoreFile(ctx, channel) as StoreFile<unknown>, "dm-pending", name]);
-    stores.push([allowStoreFile(ctx, channel) as StoreFile<unknown>, "dm-allow", name]);
+    stores.push([pendingStoreFile(ctx, channel), "dm-pending", name]);
+    stores.push([allowStoreFile(ctx, channel), "dm-allow", name]);
   }
   stores.push(
-    [devicePendingStoreFile(ctx) as StoreFile<unknown>, "device-pending"],
-    [devicePairedStoreFile(ctx) as StoreFile<unknown>, "device-paired"],
-    [nodePendingStoreFile(ctx) as StoreFile<unknown>, "node-pending"],
-    [nodePairedStoreFile(ctx) as StoreFile<unknown>, "node-paired"],
+    [devicePendingStoreFile(ctx), "device-pending"],
+    [devicePairedStoreFile(ctx), "device-paired"],
+    [nodePendingStoreFile(ctx), "node-pending"],
+    [nodePairedStoreFile(ctx), "node-paired"],
   );
   return stores.map(([store, kind, channel]) => ({
     path: store.path,
@@ -91,19 +95,27 @@ export function inspectContent(file: Pick<KnownFile, "kind" | "label" | "schema"
   const check = checkStoreText(file.schema, text);
   if (check.ok) return { status: "ok", state: check.data };
   if (check.problem !== "shape") {
-    return { status: "corrupt", reason: check.problem === "empty" ? "is empty, not JSON" : "is not valid JSON (truncated or garbage)" };
+    return {
+      status: "corrupt",
+      reason: check.problem === "empty" ? "is empty, not JSON" : "is not valid JSON (truncated or garbage)",
+    };
   }
   const { data } = check;
   // A version above 1 fails the shape check too, but it is a newer gateway's file, not a broken one.
   if (file.kind.startsWith("dm-") && typeof data === "object" && data !== null) {
     const version: unknown = (data as { version?: unknown }).version;
-    if (typeof version === "number" && Number.isInteger(version) && version > 1) return { status: "newer-version", version };
+    if (typeof version === "number" && Number.isInteger(version) && version > 1)
+      return { status: "newer-version", version };
   }
   return { status: "corrupt", reason: `does not have the shape of ${file.label} (${check.detail})` };
 }
 
 function readContent(file: KnownFile, stat: fs.Stats): ContentFacts {
-  if (!stat.isFile()) return { status: "corrupt", reason: `is a ${stat.isDirectory() ? "directory" : "special file"}, not a regular file` };
+  if (!stat.isFile())
+    return {
+      status: "corrupt",
+      reason: `is a ${stat.isDirectory() ? "directory" : "special file"}, not a regular file`,
+    };
   if (stat.size > MAX_STORE_FILE_BYTES) {
     return {
       status: "corrupt",
@@ -257,7 +269,8 @@ async function applyFix(ctx: StoreContext, fix: FixAction): Promise<string | und
     }
     case "remove-temp": {
       // Never written under its final name, so it holds nothing any command acknowledged.
-      if (Date.now() - fs.lstatSync(fix.path).mtimeMs <= LOCK_STALE_MS) throw new Error("it is being written right now");
+      if (Date.now() - fs.lstatSync(fix.path).mtimeMs <= LOCK_STALE_MS)
+        throw new Error("it is being written right now");
       fs.unlinkSync(fix.path);
       return undefined;
     }
@@ -276,7 +289,14 @@ async function applyFix(ctx: StoreContext, fix: FixAction): Promise<string | und
 }
 
 // Locks first (so later locked repairs do not wait), then moves and rewrites, then owners and modes.
-const FIX_ORDER: FixAction["type"][] = ["clear-stale-lock", "remove-temp", "move-aside", "prune-expired", "chown", "chmod"];
+const FIX_ORDER: FixAction["type"][] = [
+  "clear-stale-lock",
+  "remove-temp",
+  "move-aside",
+  "prune-expired",
+  "chown",
+  "chmod",
+];
 
 /**
  * Check every store file under the state dir; with `fix`, repair what is safe. Never deletes data:
@@ -289,7 +309,12 @@ const FIX_ORDER: FixAction["type"][] = ["clear-stale-lock", "remove-temp", "move
 export async function runDoctor(ctx: StoreContext, options: { fix: boolean }): Promise<DoctorReport> {
   const facts = gatherFacts(ctx);
   const found = diagnose(facts);
-  const findings: DoctorFinding[] = found.map((finding) => ({ file: finding.file, problem: finding.problem, fixed: false, severity: finding.severity }));
+  const findings: DoctorFinding[] = found.map((finding) => ({
+    file: finding.file,
+    problem: finding.problem,
+    fixed: false,
+    severity: finding.severity,
+  }));
   if (options.fix) {
     const order = found.map((_, index) => index).filter((index) => found[index]!.fix);
     order.sort((a, b) => FIX_ORDER.indexOf(found[a]!.fix!.type) - FIX_ORDER.indexOf(found[b]!.fix!.type));
@@ -300,7 +325,9 @@ export async function runDoctor(ctx: StoreContext, options: { fix: boolean }): P
         target.fixed = true;
         if (note) target.problem = `${target.problem}; ${note}`;
       } catch (error) {
-        const reason = isMoltbotError(error) ? error.message.replace(/ Run ".*$|; if no other process.*$/, "") : describeIoError(error);
+        const reason = isMoltbotError(error)
+          ? error.message.replace(/ Run ".*$|; if no other process.*$/, "")
+          : describeIoError(error);
         target.problem = `${target.problem}; could not fix: ${reason}`;
       }
     }

@@ -18,7 +18,8 @@ export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
 // Not "move it aside": for a permission, owner or lock problem --fix repairs in place and moves nothing.
-export const DOCTOR_HINT = 'Run "moltbot doctor" to diagnose it ("moltbot doctor --fix" repairs what is safe to repair).';
+export const DOCTOR_HINT =
+  'Run "moltbot doctor" to diagnose it ("moltbot doctor --fix" repairs what is safe to repair).';
 
 /** Map an fs error on `file` to the store error the operator should see. */
 export function storeIoError(error: unknown, file: string, doing: string): MoltbotError {
@@ -31,12 +32,18 @@ export function storeIoError(error: unknown, file: string, doing: string): Moltb
     );
   }
   if (code === "EISDIR" || code === "ENOTDIR") {
-    return new MoltbotError("STORE_CORRUPT", `${file} is not a regular file (${code}). ${DOCTOR_HINT}`, { cause: error });
+    return new MoltbotError("STORE_CORRUPT", `${file} is not a regular file (${code}). ${DOCTOR_HINT}`, {
+      cause: error,
+    });
   }
   const reason = code ?? (error instanceof Error ? error.message : String(error));
-  return new MoltbotError("STORE_IO", `Could not ${doing === "reading" ? "read" : "write"} ${file} (${reason}). ${DOCTOR_HINT}`, {
-    cause: error,
-  });
+  return new MoltbotError(
+    "STORE_IO",
+    `Could not ${doing === "reading" ? "read" : "write"} ${file} (${reason}). ${DOCTOR_HINT}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** What a store file's text is: valid, or which way it is not (commands throw, doctor reports). */

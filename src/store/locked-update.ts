@@ -69,7 +69,7 @@ type Callback = (error: NodeJS.ErrnoException | null) => void;
 // The lock directory is created 0700 like every other directory of the store. node:fs is the
 // prototype rather than spread: a spread evaluates fs's lazy getters (fs.promises, streams), which
 // would load those modules on every start-up, read-only commands included.
-const lockFs: typeof fs = Object.create(fs, {
+const lockFs = Object.create(fs, {
   mkdir: {
     value: (dir: string, callback: Callback) =>
       fs.mkdir(dir, { mode: 0o700 }, (error) => {
@@ -100,7 +100,7 @@ const lockFs: typeof fs = Object.create(fs, {
       ownLocks.delete(dir);
     },
   },
-});
+}) as typeof fs;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -139,7 +139,9 @@ export async function acquireLock(file: string, deadline: number): Promise<HeldL
             // Already released or taken over as stale: nothing of ours is left to clean up.
           }
         },
-        compromised: () => compromisedBy ?? (isOwnLock(path.resolve(`${file}.lock`)) ? undefined : new Error("another process took it over")),
+        compromised: () =>
+          compromisedBy ??
+          (isOwnLock(path.resolve(`${file}.lock`)) ? undefined : new Error("another process took it over")),
       };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -161,7 +163,10 @@ export async function acquireLock(file: string, deadline: number): Promise<HeldL
 async function writeStoreFile(file: string, state: unknown, lock: HeldLock): Promise<void> {
   const compromised = lock.compromised();
   if (compromised) {
-    throw new MoltbotError("STORE_LOCKED", `Lost the lock on ${file} (${compromised.message}); nothing was written. Try again. ${DOCTOR_HINT}`);
+    throw new MoltbotError(
+      "STORE_LOCKED",
+      `Lost the lock on ${file} (${compromised.message}); nothing was written. Try again. ${DOCTOR_HINT}`,
+    );
   }
   const { default: writeFileAtomic } = await import("write-file-atomic");
   try {

@@ -62,7 +62,10 @@ export async function requestNode(
   });
 }
 
-export async function approveNode(ctx: StoreContext, input: { requestId: string }): Promise<{ requestId: string; node: PairedNodeView }> {
+export async function approveNode(
+  ctx: StoreContext,
+  input: { requestId: string },
+): Promise<{ requestId: string; node: PairedNodeView }> {
   const pendingFile = nodePendingStoreFile(ctx);
   // Nothing waiting at all: fail before locking, so a miss creates nothing on disk.
   if (!fs.existsSync(pendingFile.path)) approveNodeRequest({ pending: {}, paired: {} }, input, ctx.now(), ctx.random);
@@ -76,7 +79,10 @@ export async function approveNode(ctx: StoreContext, input: { requestId: string 
   );
 }
 
-export async function rejectNode(ctx: StoreContext, input: { requestId: string }): Promise<{ requestId: string; nodeId: string }> {
+export async function rejectNode(
+  ctx: StoreContext,
+  input: { requestId: string },
+): Promise<{ requestId: string; nodeId: string }> {
   const pendingFile = nodePendingStoreFile(ctx);
   if (!fs.existsSync(pendingFile.path)) rejectNodeRequest({}, input, ctx.now());
   return updateStore([pendingFile] as const, ([pending]) => {
@@ -86,7 +92,10 @@ export async function rejectNode(ctx: StoreContext, input: { requestId: string }
 }
 
 /** Check a node's token; failures write nothing, success records `lastConnectedAtMs`. */
-export async function verifyNode(ctx: StoreContext, input: { nodeId: string; token: string }): Promise<{ ok: boolean }> {
+export async function verifyNode(
+  ctx: StoreContext,
+  input: { nodeId: string; token: string },
+): Promise<{ ok: boolean }> {
   const pairedFile = nodePairedStoreFile(ctx);
   if (!verifyNodeToken(readStoreFile(pairedFile), input, ctx.now()).result.ok) return { ok: false };
   return updateStore([pairedFile] as const, ([paired]) => {

@@ -26,7 +26,8 @@ export function describeSchemaProblem(error: { issues: readonly SchemaIssue[] })
   );
   let what: string;
   if (issue.code === "invalid_type") what = `expected ${String(issue.expected)}`;
-  else if (issue.code === "invalid_value" && issue.values) what = `expected ${issue.values.map((value) => JSON.stringify(value)).join(" or ")}`;
+  else if (issue.code === "invalid_value" && issue.values)
+    what = `expected ${issue.values.map((value) => JSON.stringify(value)).join(" or ")}`;
   else what = "invalid value";
   return where === "" ? what : `${where}: ${what}`;
 }

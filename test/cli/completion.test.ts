@@ -15,7 +15,8 @@ import { runInProcess } from "./fake-io.js";
 const has = (shell: string) => spawnSync(shell, ["-c", "exit 0"]).status === 0;
 const HAS_ZSH = has("zsh");
 const HAS_FISH = has("fish");
-const skipped = (shell: string, present: boolean) => (present ? "" : ` (skipped: ${shell} is not installed; .ci/run installs it)`);
+const skipped = (shell: string, present: boolean) =>
+  present ? "" : ` (skipped: ${shell} is not installed; .ci/run installs it)`;
 
 /** The scripts as the built CLI prints them (what a user sources). */
 const scripts = {} as Record<Shell, string>;
@@ -32,12 +33,19 @@ beforeAll(async () => {
 async function fixture() {
   const stateDir = tempStateDir();
   const codes: string[] = [];
-  for (const [id, name] of [["111", "alice"], ["222", "bob"]]) {
-    const run = await runInProcess(["pairing", "request", "telegram", id!, "--meta", `username=${name}`, "--json"], { stateDir });
+  for (const [id, name] of [
+    ["111", "alice"],
+    ["222", "bob"],
+  ]) {
+    const run = await runInProcess(["pairing", "request", "telegram", id!, "--meta", `username=${name}`, "--json"], {
+      stateDir,
+    });
     codes.push((JSON.parse(run.stdout) as { code: string }).code);
   }
   const binDir = tempDir("moltbot-bin-");
-  fs.writeFileSync(path.join(binDir, "moltbot"), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(binDir, "moltbot"), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, {
+    mode: 0o755,
+  });
   const dir = tempDir("moltbot-completion-");
   const files = {} as Record<Shell, string>;
   for (const shell of ["bash", "zsh", "fish"] as const) {
@@ -56,7 +64,11 @@ function bashComplete(f: Fixture, words: string[]): string[] {
   const program = `source ${shellQuote(f.files.bash)}
 COMP_WORDS=(${words.map(shellQuote).join(" ")}); COMP_CWORD=${words.length - 1}
 _moltbot; printf '%s\\n' "\${COMPREPLY[@]}"`;
-  const run = spawnSync("bash", ["--norc", "--noprofile", "-c", program], { env: f.env, encoding: "utf8", timeout: 20_000 });
+  const run = spawnSync("bash", ["--norc", "--noprofile", "-c", program], {
+    env: f.env,
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   expect(run.stderr).toBe("");
   return run.stdout.split("\n").filter((line) => line !== "");
 }
@@ -77,18 +89,34 @@ _moltbot`;
 
 /** fish completes a command line for real with `complete -C`; keep the candidates, drop descriptions. */
 function fishComplete(f: Fixture, line: string): string[] {
-  const run = spawnSync("fish", ["--no-config", "-c", `source ${shellQuote(f.files.fish)}; complete -C ${shellQuote(line)}`], {
-    env: f.env,
-    encoding: "utf8",
-    timeout: 20_000,
-  });
+  const run = spawnSync(
+    "fish",
+    ["--no-config", "-c", `source ${shellQuote(f.files.fish)}; complete -C ${shellQuote(line)}`],
+    {
+      env: f.env,
+      encoding: "utf8",
+      timeout: 20_000,
+    },
+  );
   expect(run.stderr).toBe("");
-  return run.stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t")[0]!);
+  return run.stdout
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => l.split("\t")[0]!);
 }
 
 describe("completion model", () => {
   const noop: Runner = () => async () => {};
-  const io = { out: () => {}, err: () => {}, color: false, columns: 80, interactive: false, env: {}, readStdin: async () => "", confirm: async () => false };
+  const io = {
+    out: () => {},
+    err: () => {},
+    color: false,
+    columns: 80,
+    interactive: false,
+    env: {},
+    readStdin: async () => "",
+    confirm: async () => false,
+  };
 
   it("has a node for every visible command of the program, with its own and the global options", async () => {
     const program = await buildProgram(io, noop);
@@ -102,7 +130,9 @@ describe("completion model", () => {
     expect(paths).toEqual(["", ...walk(program, "")]);
     const approve = nodes.find((node) => node.path === "pairing approve")!;
     expect(approve.args).toEqual(["channel", "code"]);
-    expect(approve.options.map((o) => o.name)).toEqual(expect.arrayContaining(["--channel", "--json", "--state-dir", "--help"]));
+    expect(approve.options.map((o) => o.name)).toEqual(
+      expect.arrayContaining(["--channel", "--json", "--state-dir", "--help"]),
+    );
     expect(approve.valueOptions).toEqual({ "--channel": "channel", "--state-dir": "dir" });
     expect(nodes.find((node) => node.path === "completion")!.args).toEqual(["choices:bash,zsh,fish"]);
     // The hidden helper the scripts call is not offered to the operator.
@@ -111,7 +141,11 @@ describe("completion model", () => {
 
   it("follows the program: a command added to it appears in every script, with no list to update", () => {
     const program = new Command("moltbot").option("--json", "json");
-    program.command("widgets").description("manage widgets").command("frobnicate <channel>").option("--hard", "frob hard");
+    program
+      .command("widgets")
+      .description("manage widgets")
+      .command("frobnicate <channel>")
+      .option("--hard", "frob hard");
     for (const shell of ["bash", "zsh", "fish"] as const) {
       const script = completionScript(shell, program);
       expect(script, shell).toContain("widgets frobnicate");
@@ -163,8 +197,21 @@ describe("bash completion round trip", () => {
     const f = await fixture();
     expect(bashComplete(f, ["moltbot", ""])).toEqual(expect.arrayContaining(["pairing", "completion", "help"]));
     expect(bashComplete(f, ["moltbot", "pa"])).toEqual(["pairing"]);
-    expect(bashComplete(f, ["moltbot", "pairing", ""])).toEqual(["list", "request", "approve", "reject", "allowlist", "revoke", "help"]);
-    expect(bashComplete(f, ["moltbot", "pairing", "approve", "--"])).toEqual(["--channel", "--help", "--json", "--state-dir"]);
+    expect(bashComplete(f, ["moltbot", "pairing", ""])).toEqual([
+      "list",
+      "request",
+      "approve",
+      "reject",
+      "allowlist",
+      "revoke",
+      "help",
+    ]);
+    expect(bashComplete(f, ["moltbot", "pairing", "approve", "--"])).toEqual([
+      "--channel",
+      "--help",
+      "--json",
+      "--state-dir",
+    ]);
     expect(bashComplete(f, ["moltbot", "completion", ""])).toEqual(["bash", "zsh", "fish"]);
   });
 
@@ -180,8 +227,12 @@ describe("bash completion round trip", () => {
     expect(bashComplete(f, ["moltbot", "pairing", "approve", "telegram", ""]).sort()).toEqual([...f.codes].sort());
     // A lower-case start still finds the code (approve upper-cases it anyway).
     const first = f.codes[0]!;
-    expect(bashComplete(f, ["moltbot", "pairing", "approve", "telegram", first.slice(0, 3).toLowerCase()])).toContain(first);
-    expect(bashComplete(f, ["moltbot", "pairing", "approve", "--channel", "telegram", ""]).sort()).toEqual([...f.codes].sort());
+    expect(bashComplete(f, ["moltbot", "pairing", "approve", "telegram", first.slice(0, 3).toLowerCase()])).toContain(
+      first,
+    );
+    expect(bashComplete(f, ["moltbot", "pairing", "approve", "--channel", "telegram", ""]).sort()).toEqual(
+      [...f.codes].sort(),
+    );
     expect(bashComplete(f, ["moltbot", "pairing", "approve", "signal", ""])).toEqual([]);
     // Nothing after the code: approve takes two arguments.
     expect(bashComplete(f, ["moltbot", "pairing", "approve", "telegram", first, ""])).toEqual([]);
@@ -192,9 +243,13 @@ describe("bash completion round trip", () => {
     const env = { ...f.env, MOLTBOT_STATE_DIR: tempStateDir() };
     const other = { ...f, env };
     expect(bashComplete(other, ["moltbot", "pairing", "approve", "telegram", ""])).toEqual([]);
-    expect(bashComplete(other, ["moltbot", "--state-dir", f.stateDir, "pairing", "approve", "telegram", ""]).sort()).toEqual([...f.codes].sort());
+    expect(
+      bashComplete(other, ["moltbot", "--state-dir", f.stateDir, "pairing", "approve", "telegram", ""]).sort(),
+    ).toEqual([...f.codes].sort());
     // bash splits --state-dir=<dir> at "=" into three words.
-    expect(bashComplete(other, ["moltbot", "--state-dir", "=", f.stateDir, "pairing", "approve", "telegram", ""]).sort()).toEqual([...f.codes].sort());
+    expect(
+      bashComplete(other, ["moltbot", "--state-dir", "=", f.stateDir, "pairing", "approve", "telegram", ""]).sort(),
+    ).toEqual([...f.codes].sort());
   });
 });
 
@@ -202,7 +257,19 @@ describe("bash completion round trip", () => {
 async function withDevices(f: Fixture) {
   const ask = async (deviceId: string, name: string) => {
     const run = await runInProcess(
-      ["devices", "request", "--device-id", deviceId, "--public-key", `key-${deviceId}`, "--name", name, "--role", "node", "--json"],
+      [
+        "devices",
+        "request",
+        "--device-id",
+        deviceId,
+        "--public-key",
+        `key-${deviceId}`,
+        "--name",
+        name,
+        "--role",
+        "node",
+        "--json",
+      ],
       { stateDir: f.stateDir },
     );
     expect(run.code, run.stderr).toBe(0);
@@ -211,7 +278,10 @@ async function withDevices(f: Fixture) {
   const pairedRequest = await ask("phone-1", "Alice's phone");
   expect((await runInProcess(["devices", "approve", pairedRequest], { stateDir: f.stateDir })).code).toBe(0);
   const waiting = await ask("mac-2", "Work Mac");
-  const node = await requestNode(createStoreContext({ stateDir: f.stateDir, env: {} }), { nodeId: "node-7", displayName: "Pi" });
+  const node = await requestNode(createStoreContext({ stateDir: f.stateDir, env: {} }), {
+    nodeId: "node-7",
+    displayName: "Pi",
+  });
   return { waiting, nodeRequest: node.request.requestId };
 }
 
@@ -223,7 +293,11 @@ describe("device and node ids", () => {
     expect(await ids("device-request")).toEqual({ code: 0, stdout: `${waiting}\tWork Mac node\n`, stderr: "" });
     expect(await ids("device")).toEqual({ code: 0, stdout: "phone-1\tAlice's phone node\n", stderr: "" });
     expect(await ids("node-request")).toEqual({ code: 0, stdout: `${nodeRequest}\tPi\n`, stderr: "" });
-    expect(await runInProcess(["completion", "--ids", "device"], { stateDir: tempStateDir() })).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await runInProcess(["completion", "--ids", "device"], { stateDir: tempStateDir() })).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
   });
 
   it("bash completes pending request ids, paired device ids and node request ids where each belongs", async () => {
@@ -242,17 +316,35 @@ describe("device and node ids", () => {
 describe("zsh and fish completion round trips", () => {
   it(`zsh offers commands, channels and pending codes${skipped("zsh", HAS_ZSH)}`, { skip: !HAS_ZSH }, async () => {
     const f = await fixture();
-    expect(zshComplete(f, ["moltbot", "pairing", ""])).toEqual(["list", "request", "approve", "reject", "allowlist", "revoke", "help"]);
+    expect(zshComplete(f, ["moltbot", "pairing", ""])).toEqual([
+      "list",
+      "request",
+      "approve",
+      "reject",
+      "allowlist",
+      "revoke",
+      "help",
+    ]);
     expect(zshComplete(f, ["moltbot", "pairing", "approve", ""])).toEqual([...CHANNEL_NAMES]);
     expect(zshComplete(f, ["moltbot", "pairing", "approve", "telegram", ""]).sort()).toEqual([...f.codes].sort());
-    expect(zshComplete(f, ["moltbot", `--state-dir=${f.stateDir}`, "pairing", "reject", "--channel", "telegram", ""]).sort()).toEqual([...f.codes].sort());
+    expect(
+      zshComplete(f, ["moltbot", `--state-dir=${f.stateDir}`, "pairing", "reject", "--channel", "telegram", ""]).sort(),
+    ).toEqual([...f.codes].sort());
     await withDevices(f);
     expect(zshComplete(f, ["moltbot", "devices", "remove", ""])).toEqual(["phone-1"]);
   });
 
   it(`fish offers commands, channels and pending codes${skipped("fish", HAS_FISH)}`, { skip: !HAS_FISH }, async () => {
     const f = await fixture();
-    expect(fishComplete(f, "moltbot pairing ").sort()).toEqual(["allowlist", "approve", "help", "list", "reject", "request", "revoke"]);
+    expect(fishComplete(f, "moltbot pairing ").sort()).toEqual([
+      "allowlist",
+      "approve",
+      "help",
+      "list",
+      "reject",
+      "request",
+      "revoke",
+    ]);
     expect(fishComplete(f, "moltbot pairing approve tele")).toEqual(["telegram"]);
     expect(fishComplete(f, "moltbot pairing approve telegram ").sort()).toEqual([...f.codes].sort());
     expect(fishComplete(f, "moltbot pairing list --js")).toEqual(["--json"]);
@@ -270,10 +362,18 @@ describe("moltbot completion (command)", () => {
 
   it("--codes is silent and succeeds on an unknown channel or an unreadable store", async () => {
     const stateDir = tempStateDir();
-    expect(await runInProcess(["completion", "--codes", "telegarm"], { stateDir })).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await runInProcess(["completion", "--codes", "telegarm"], { stateDir })).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
     fs.mkdirSync(path.join(stateDir, "credentials"), { recursive: true });
     fs.writeFileSync(path.join(stateDir, "credentials", "telegram-pairing.json"), "{not json");
-    expect(await runInProcess(["completion", "--codes", "telegram"], { stateDir })).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await runInProcess(["completion", "--codes", "telegram"], { stateDir })).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
   });
 
   it("without a shell, or with an unknown one, is a usage error (exit 2)", async () => {

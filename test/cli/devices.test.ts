@@ -54,7 +54,16 @@ function writeDevices(stateDir: string, name: string, data: unknown): string {
 }
 
 function pendingEntry(requestId: string, deviceId: string, ts: number, extra: Record<string, unknown> = {}) {
-  return { requestId, deviceId, publicKey: `pk-${deviceId}`, role: "node", roles: ["node"], isRepair: false, ts, ...extra };
+  return {
+    requestId,
+    deviceId,
+    publicKey: `pk-${deviceId}`,
+    role: "node",
+    roles: ["node"],
+    isRepair: false,
+    ts,
+    ...extra,
+  };
 }
 
 async function request(stateDir: string, deviceId: string, ...extra: string[]) {
@@ -68,7 +77,9 @@ async function request(stateDir: string, deviceId: string, ...extra: string[]) {
 
 /** The stored secret of a device's role, read from disk (the CLI never prints it outside rotate). */
 const storedToken = (stateDir: string, deviceId: string, role: string): string =>
-  readJsonFile<Record<string, { tokens: Record<string, { token: string }> }>>(devicesFile(stateDir, "paired.json"))[deviceId]!.tokens[role]!.token;
+  readJsonFile<Record<string, { tokens: Record<string, { token: string }> }>>(devicesFile(stateDir, "paired.json"))[
+    deviceId
+  ]!.tokens[role]!.token;
 
 describe("devices list", () => {
   it("on a fresh state dir prints an empty result and creates nothing", async () => {
@@ -87,7 +98,11 @@ describe("devices list", () => {
     const now = Date.now();
     writeDevices(stateDir, "pending.json", {
       old: pendingEntry("old", "old-dev", now - 5 * MINUTE - 1000),
-      a: pendingEntry("a", "dev-a", now - 2 * MINUTE, { displayName: "Ada\u202e phone", scopes: ["operator.read"], remoteIp: "10.0.0.7" }),
+      a: pendingEntry("a", "dev-a", now - 2 * MINUTE, {
+        displayName: "Ada\u202e phone",
+        scopes: ["operator.read"],
+        remoteIp: "10.0.0.7",
+      }),
       b: pendingEntry("b", "dev-b", now - MINUTE, { isRepair: true }),
       "c\u001b[2J": pendingEntry("c\u001b[2J", "dev-c", now - 3 * MINUTE),
     });
@@ -99,8 +114,19 @@ describe("devices list", () => {
         scopes: ["s1"],
         remoteIp: "10.0.0.9",
         tokens: {
-          node: { token: "SECRET-node-token-value-aaaaaaaaaaaaaaaaaaa", role: "node", scopes: [], createdAtMs: 1, revokedAtMs: 2 },
-          operator: { token: "SECRET-operator-token-value-bbbbbbbbbbbbbbb", role: "operator", scopes: ["s1"], createdAtMs: 1 },
+          node: {
+            token: "SECRET-node-token-value-aaaaaaaaaaaaaaaaaaa",
+            role: "node",
+            scopes: [],
+            createdAtMs: 1,
+            revokedAtMs: 2,
+          },
+          operator: {
+            token: "SECRET-operator-token-value-bbbbbbbbbbbbbbb",
+            role: "operator",
+            scopes: ["s1"],
+            createdAtMs: 1,
+          },
         },
         createdAtMs: 1,
         approvedAtMs: 5,
@@ -151,18 +177,43 @@ describe("devices list", () => {
 describe("devices request and approve", () => {
   it("request creates a UUID v4 request; asking again returns it; approve pairs it with a token it does not print", async () => {
     const stateDir = tempStateDir();
-    const first = await request(stateDir, "phone", "--name", "Ada's phone", "--platform", "ios", "--role", "node", "--scope", "b", "--scope", "a");
+    const first = await request(
+      stateDir,
+      "phone",
+      "--name",
+      "Ada's phone",
+      "--platform",
+      "ios",
+      "--role",
+      "node",
+      "--scope",
+      "b",
+      "--scope",
+      "a",
+    );
     expect(first.created).toBe(true);
-    expect(first.request).toMatchObject({ deviceId: "phone", displayName: "Ada's phone", platform: "ios", roles: ["node"], scopes: ["b", "a"], isRepair: false });
+    expect(first.request).toMatchObject({
+      deviceId: "phone",
+      displayName: "Ada's phone",
+      platform: "ios",
+      roles: ["node"],
+      scopes: ["b", "a"],
+      isRepair: false,
+    });
     expect(first.request.requestId).toMatch(UUID_V4);
     const again = await request(stateDir, "phone", "--role", "operator");
     expect(again).toEqual({ created: false, request: first.request });
 
-    const approved = await runJson<{ requestId: string; device: DeviceJson }>(["devices", "approve", first.request.requestId], { stateDir });
+    const approved = await runJson<{ requestId: string; device: DeviceJson }>(
+      ["devices", "approve", first.request.requestId],
+      { stateDir },
+    );
     expect(approved.code).toBe(0);
     expect(approved.json.requestId).toBe(first.request.requestId);
     expect(approved.json.device).toMatchObject({ deviceId: "phone", roles: ["node"], scopes: ["b", "a"] });
-    expect(approved.json.device.tokens).toEqual([{ role: "node", scopes: ["a", "b"], createdAtMs: approved.json.device.approvedAtMs }]);
+    expect(approved.json.device.tokens).toEqual([
+      { role: "node", scopes: ["a", "b"], createdAtMs: approved.json.device.approvedAtMs },
+    ]);
     const secret = storedToken(stateDir, "phone", "node");
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(approved.stdout + approved.stderr).not.toContain(secret);
@@ -211,7 +262,11 @@ describe("devices request and approve", () => {
     const now = Date.now();
     const file = writeDevices(stateDir, "pending.json", {
       older: pendingEntry("older", "dev-old", now - 2 * MINUTE),
-      newer: pendingEntry("newer", "dev-new", now - MINUTE, { scopes: ["operator.read"], remoteIp: "192.168.1.4", displayName: "Mac" }),
+      newer: pendingEntry("newer", "dev-new", now - MINUTE, {
+        scopes: ["operator.read"],
+        remoteIp: "192.168.1.4",
+        displayName: "Mac",
+      }),
     });
     const before = fs.readFileSync(file, "utf8");
     const human = await runMoltbot(["--state-dir", stateDir, "devices", "approve", "--latest"], { stateDir });
@@ -228,7 +283,9 @@ describe("devices request and approve", () => {
     expect(json.json.error.message).toContain("moltbot devices approve newer");
     expect(fs.readFileSync(file, "utf8")).toBe(before);
 
-    const yes = await runJson<{ requestId: string; device: DeviceJson }>(["devices", "approve", "--latest", "--yes"], { stateDir });
+    const yes = await runJson<{ requestId: string; device: DeviceJson }>(["devices", "approve", "--latest", "--yes"], {
+      stateDir,
+    });
     expect(yes.code).toBe(0);
     expect(yes.json.requestId).toBe("newer");
     expect(Object.keys(readJsonFile<object>(file))).toEqual(["older"]);
@@ -295,10 +352,13 @@ describe("devices rotate, verify, revoke, remove", () => {
     expect(token).toBe(storedToken(stateDir, "mac", "operator"));
     expect(rotated.stderr).not.toContain(token);
 
-    const rotatedJson = await runJson<{ deviceId: string; role: string; token: string; scopes: string[]; rotatedAtMs: number }>(
-      ["devices", "rotate", "--device", "mac", "--role", "operator", "--scope", "b", "--scope", " a"],
-      { stateDir },
-    );
+    const rotatedJson = await runJson<{
+      deviceId: string;
+      role: string;
+      token: string;
+      scopes: string[];
+      rotatedAtMs: number;
+    }>(["devices", "rotate", "--device", "mac", "--role", "operator", "--scope", "b", "--scope", " a"], { stateDir });
     expect(Object.keys(rotatedJson.json)).toEqual(["deviceId", "role", "token", "scopes", "rotatedAtMs"]);
     expect(rotatedJson.json).toMatchObject({ deviceId: "mac", role: "operator", scopes: ["a", "b"] });
     const secret = rotatedJson.json.token;
@@ -323,19 +383,29 @@ describe("devices rotate, verify, revoke, remove", () => {
     const human = await verify(original);
     expect(human.code).toBe(1);
     expect(human.stdout).toBe("");
-    expect(human.stderr).toMatch(/^moltbot: Token not accepted for device mac, role operator: token-mismatch\. [^\n]*\n$/);
+    expect(human.stderr).toMatch(
+      /^moltbot: Token not accepted for device mac, role operator: token-mismatch\. [^\n]*\n$/,
+    );
     expect(human.stderr).not.toContain(original);
     expect((await verify("")).code).toBe(2);
-    const unknown = await runMoltbot(["devices", "verify", "--device", "other", "--role", "operator", "--json"], { stateDir, input: secret });
+    const unknown = await runMoltbot(["devices", "verify", "--device", "other", "--role", "operator", "--json"], {
+      stateDir,
+      input: secret,
+    });
     expect(JSON.parse(unknown.stdout)).toEqual({ ok: false, reason: "device-not-paired" });
     const lastUsed = await runJson<ListJson>(["devices", "list"], { stateDir });
     expect(lastUsed.json.paired[0]!.tokens![0]!.lastUsedAtMs).toEqual(expect.any(Number));
 
-    const revoked = await runJson<{ deviceId: string; role: string; revokedAtMs: number }>(["devices", "revoke", "--device", "mac", "--role", "operator"], { stateDir });
+    const revoked = await runJson<{ deviceId: string; role: string; revokedAtMs: number }>(
+      ["devices", "revoke", "--device", "mac", "--role", "operator"],
+      { stateDir },
+    );
     expect(revoked.code).toBe(0);
     expect(Object.keys(revoked.json)).toEqual(["deviceId", "role", "revokedAtMs"]);
     expect(JSON.parse((await verify(secret, "--json")).stdout)).toEqual({ ok: false, reason: "token-revoked" });
-    expect((await runJson<ErrorJson>(["devices", "revoke", "--device", "mac", "--role", "admin"], { stateDir })).code).toBe(1);
+    expect(
+      (await runJson<ErrorJson>(["devices", "revoke", "--device", "mac", "--role", "admin"], { stateDir })).code,
+    ).toBe(1);
 
     await request(stateDir, "mac", "--role", "node");
     const removed = await runJson(["devices", "remove", "mac"], { stateDir });

@@ -42,12 +42,15 @@ describe("moltbot doctor", () => {
       `[error] ${allow}: file mode is 0644 (other users can read it); it should be 0600`,
       "",
     ]);
-    expect(human.stderr).toBe('2 problems found. Run "moltbot doctor --fix" to repair what is safe to repair (it never deletes data).\n');
+    expect(human.stderr).toBe(
+      '2 problems found. Run "moltbot doctor --fix" to repair what is safe to repair (it never deletes data).\n',
+    );
 
     const json = await runJson<Report>(["doctor"], { stateDir });
     expect(json.code).toBe(1);
     expect(json.json.ok).toBe(false);
-    for (const finding of json.json.findings) expect(Object.keys(finding)).toEqual(["file", "problem", "fixed", "severity"]);
+    for (const finding of json.json.findings)
+      expect(Object.keys(finding)).toEqual(["file", "problem", "fixed", "severity"]);
   });
 
   it("--fix repairs, marks each finding fixed, and exits 0 once the store is healthy", async () => {
@@ -56,7 +59,9 @@ describe("moltbot doctor", () => {
     write(allow, "\u0000\u0001garbage", 0o640);
     const fixed = await runMoltbot(["doctor", "--fix"], { stateDir });
     expect(fixed.code).toBe(0);
-    expect(fixed.stdout).toMatch(/^\[fixed\] .*telegram-allowFrom\.json: is not valid JSON .*; moved aside to .*\.corrupt-.*\n\[fixed\] .*file mode is 0640/);
+    expect(fixed.stdout).toMatch(
+      /^\[fixed\] .*telegram-allowFrom\.json: is not valid JSON .*; moved aside to .*\.corrupt-.*\n\[fixed\] .*file mode is 0640/,
+    );
     expect(fixed.stderr).toMatch(/^Fixed 2 problems; the store under .* is healthy\.\n$/);
     expect((await runMoltbot(["doctor"], { stateDir })).code).toBe(0);
   });
@@ -67,9 +72,13 @@ describe("moltbot doctor", () => {
     write(allow, '{"version":2,"allowFrom":["111"]}\n');
     const json = await runJson<Report>(["doctor", "--fix"], { stateDir });
     expect(json.code).toBe(1);
-    expect(json.json.findings).toEqual([{ file: allow, problem: expect.stringContaining("upgrade moltbot"), fixed: false, severity: "error" }]);
+    expect(json.json.findings).toEqual([
+      { file: allow, problem: expect.stringContaining("upgrade moltbot"), fixed: false, severity: "error" },
+    ]);
     const human = await runMoltbot(["doctor", "--fix"], { stateDir });
-    expect(human.stderr).toBe('Fixed 0 of 1 problem; the others need you (see above). Then run "moltbot doctor" again.\n');
+    expect(human.stderr).toBe(
+      'Fixed 0 of 1 problem; the others need you (see above). Then run "moltbot doctor" again.\n',
+    );
     expect(fs.readFileSync(allow, "utf8")).toBe('{"version":2,"allowFrom":["111"]}\n');
   });
 

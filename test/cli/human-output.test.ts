@@ -19,13 +19,20 @@ function clock(start = T0) {
 async function seedTelegram(stateDir: string, time: ReturnType<typeof clock>): Promise<string[]> {
   const senders: [string, number, string[]][] = [
     ["111111111", 0, ["--meta", "username=alice"]],
-    ["tg:222222222222222222222222222222", 5, ["--meta", "username=bob", "--meta", "name=Robert Tables the Third of his Name"]],
+    [
+      "tg:222222222222222222222222222222",
+      5,
+      ["--meta", "username=bob", "--meta", "name=Robert Tables the Third of his Name"],
+    ],
     ["333333333", 15, []],
   ];
   const codes: string[] = [];
   for (const [id, minutes, meta] of senders) {
     time.set(T0 + minutes * MIN);
-    const run = await runInProcess(["pairing", "request", "telegram", id, ...meta, "--json"], { stateDir, now: time.now });
+    const run = await runInProcess(["pairing", "request", "telegram", id, ...meta, "--json"], {
+      stateDir,
+      now: time.now,
+    });
     expect(run.code).toBe(0);
     codes.push((JSON.parse(run.stdout) as { code: string }).code);
   }
@@ -76,7 +83,11 @@ describe("pairing list (human)", () => {
     const stateDir = tempStateDir();
     const time = clock();
     await seedTelegram(stateDir, time);
-    const run = await runInProcess(["pairing", "list", "telegram"], { stateDir, now: time.now, columns: Number.POSITIVE_INFINITY });
+    const run = await runInProcess(["pairing", "list", "telegram"], {
+      stateDir,
+      now: time.now,
+      columns: Number.POSITIVE_INFINITY,
+    });
     expect(run.stdout).toContain("tg:222222222222222222222222222222");
     expect(run.stdout).toContain("name=Robert Tables the Third of his Name");
     expect(run.stdout).not.toContain("…");
@@ -87,7 +98,11 @@ describe("pairing list (human)", () => {
     const one = await runInProcess(["pairing", "list", "signal"], { stateDir });
     expect(one).toEqual({ code: 0, stdout: "", stderr: "No pending signal pairing requests: nobody is waiting.\n" });
     const all = await runInProcess(["pairing", "list"], { stateDir });
-    expect(all).toEqual({ code: 0, stdout: "", stderr: "No pending pairing requests on any channel: nobody is waiting.\n" });
+    expect(all).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: "No pending pairing requests on any channel: nobody is waiting.\n",
+    });
     expect(fs.existsSync(stateDir)).toBe(false);
   });
 
@@ -108,8 +123,18 @@ describe("pairing list (human)", () => {
     const credentials = path.join(stateDir, "credentials");
     fs.mkdirSync(credentials, { recursive: true, mode: 0o700 });
     const at = new Date(T0).toISOString();
-    const hostile = { id: "evil\u202e\u001b[31m", code: "ABCD2345", createdAt: at, lastSeenAt: at, meta: { username: "\u001b[2J\u001b]0;pwned\u0007x" } };
-    fs.writeFileSync(path.join(credentials, "discord-pairing.json"), JSON.stringify({ version: 1, requests: [hostile] }), { mode: 0o600 });
+    const hostile = {
+      id: "evil\u202e\u001b[31m",
+      code: "ABCD2345",
+      createdAt: at,
+      lastSeenAt: at,
+      meta: { username: "\u001b[2J\u001b]0;pwned\u0007x" },
+    };
+    fs.writeFileSync(
+      path.join(credentials, "discord-pairing.json"),
+      JSON.stringify({ version: 1, requests: [hostile] }),
+      { mode: 0o600 },
+    );
     const run = await runInProcess(["pairing", "list", "discord"], { stateDir, now: time.now, columns: 200 });
     expect(run.code).toBe(0);
     expect(run.stdout).not.toMatch(/[\u0007\u001b\u202e]/);
@@ -134,7 +159,12 @@ describe("colour", () => {
     const stateDir = tempStateDir();
     const time = clock();
     const codes = await seedTelegram(stateDir, time);
-    const run = await runInProcess(["pairing", "list", "telegram"], { stateDir, now: time.now, color: true, columns: 120 });
+    const run = await runInProcess(["pairing", "list", "telegram"], {
+      stateDir,
+      now: time.now,
+      color: true,
+      columns: 120,
+    });
     expect(run.stdout).toContain(`\u001b[36m\u001b[1m${codes[0]}`);
     const row = run.stdout.split("\n")[1]!;
     // One styled span per row: the code. The id, meta and times are plain.
@@ -146,7 +176,12 @@ describe("colour", () => {
     const time = clock();
     await seedTelegram(stateDir, time);
     time.set(T0 + 56 * MIN);
-    const run = await runInProcess(["pairing", "list", "telegram"], { stateDir, now: time.now, color: true, columns: 120 });
+    const run = await runInProcess(["pairing", "list", "telegram"], {
+      stateDir,
+      now: time.now,
+      color: true,
+      columns: 120,
+    });
     const [, soon, later] = run.stdout.split("\n");
     expect(soon).toContain("\u001b[33min 4 min");
     expect(later).not.toContain("\u001b[33m");
@@ -167,11 +202,17 @@ describe("colour", () => {
     `the built CLI colours on a terminal and not with NO_COLOR${hasScript ? "" : " (skipped: util-linux `script` not installed)"}`,
     async () => {
       const stateDir = tempStateDir();
-      const seeded = spawnSync(process.execPath, [BIN, "pairing", "request", "telegram", "123"], { env: cliEnv(stateDir) });
+      const seeded = spawnSync(process.execPath, [BIN, "pairing", "request", "telegram", "123"], {
+        env: cliEnv(stateDir),
+      });
       expect(seeded.status).toBe(0);
       // `script` runs the CLI on a pseudo-terminal, as an operator's shell would.
       const onTty = (env: NodeJS.ProcessEnv) =>
-        spawnSync("script", ["-qec", `"${process.execPath}" "${BIN}" pairing list telegram`, "/dev/null"], { env, encoding: "utf8", timeout: 20_000 }).stdout;
+        spawnSync("script", ["-qec", `"${process.execPath}" "${BIN}" pairing list telegram`, "/dev/null"], {
+          env,
+          encoding: "utf8",
+          timeout: 20_000,
+        }).stdout;
       const withColour = cliEnv(stateDir, { TERM: "xterm" });
       delete withColour.NO_COLOR;
       expect(onTty(withColour)).toContain("\u001b[36m");
@@ -197,16 +238,24 @@ describe("next-command hints", () => {
     await runInProcess(["pairing", "request", "telegram", "123456789"], { stateDir, now: time.now });
     time.set(T0 + 18 * MIN);
     const again = await runInProcess(["pairing", "request", "telegram", "123456789"], { stateDir, now: time.now });
-    expect(again.stdout).toMatch(/already has pending telegram code [A-Z2-9]{8} \(expires in 42 min\); nothing new to send\./);
+    expect(again.stdout).toMatch(
+      /already has pending telegram code [A-Z2-9]{8} \(expires in 42 min\); nothing new to send\./,
+    );
     expect(again.stderr).toMatch(/^Approve with: moltbot pairing approve telegram [A-Z2-9]{8}\n$/);
   });
 
   it("after a listing with one request: the exact approve command", async () => {
     const stateDir = tempStateDir();
     const time = clock();
-    const created = await runInProcess(["pairing", "request", "signal", "+15551234567", "--json"], { stateDir, now: time.now });
+    const created = await runInProcess(["pairing", "request", "signal", "+15551234567", "--json"], {
+      stateDir,
+      now: time.now,
+    });
     const { code } = JSON.parse(created.stdout) as { code: string };
-    for (const argv of [["pairing", "list", "signal"], ["pairing", "list"]]) {
+    for (const argv of [
+      ["pairing", "list", "signal"],
+      ["pairing", "list"],
+    ]) {
       const run = await runInProcess(argv, { stateDir, now: time.now });
       expect(run.stderr).toBe(`Approve it with: moltbot pairing approve signal ${code}\n`);
     }
@@ -216,7 +265,10 @@ describe("next-command hints", () => {
     const stateDir = tempStateDir();
     const time = clock();
     const [code] = await seedTelegram(stateDir, time);
-    const run = await runInProcess(["pairing", "approve", "telegram", code!.toLowerCase()], { stateDir, now: time.now });
+    const run = await runInProcess(["pairing", "approve", "telegram", code!.toLowerCase()], {
+      stateDir,
+      now: time.now,
+    });
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(`Approved telegram sender 111111111 (code ${code}).\n`);
     expect(run.stderr).toContain("moltbot pairing allowlist telegram");
@@ -226,7 +278,11 @@ describe("next-command hints", () => {
 
   it("on an empty allowlist: how to approve someone", async () => {
     const run = await runInProcess(["pairing", "allowlist", "whatsapp"], { stateDir: tempStateDir() });
-    expect(run).toEqual({ code: 0, stdout: "", stderr: "No approved whatsapp senders yet. Approve one with: moltbot pairing approve whatsapp <CODE>\n" });
+    expect(run).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: "No approved whatsapp senders yet. Approve one with: moltbot pairing approve whatsapp <CODE>\n",
+    });
   });
 
   it("with --json: one document on stdout and no hints", async () => {

@@ -19,7 +19,10 @@ function installCopy(): { bin: string; cache: string } {
 }
 
 function run(bin: string, stateDir: string) {
-  const result = spawnSync(process.execPath, [bin, "pairing", "list", "telegram", "--json"], { env: cliEnv(stateDir), encoding: "utf8" });
+  const result = spawnSync(process.execPath, [bin, "pairing", "list", "telegram", "--json"], {
+    env: cliEnv(stateDir),
+    encoding: "utf8",
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -35,7 +38,9 @@ function usesCache(bin: string): boolean {
 }
 
 function buildId(bin: string): string {
-  const id = /\/\/moltbot-build:([0-9a-f]{16})\n$/.exec(fs.readFileSync(path.join(path.dirname(bin), "..", "dist", "cli.cjs"), "utf8"));
+  const id = /\/\/moltbot-build:([0-9a-f]{16})\n$/.exec(
+    fs.readFileSync(path.join(path.dirname(bin), "..", "dist", "cli.cjs"), "utf8"),
+  );
   expect(id).not.toBeNull();
   return id![1]!;
 }
@@ -62,7 +67,7 @@ describe("the launcher's code cache", () => {
       "another build's id": Buffer.concat([Buffer.from("0123456789abcdef", "latin1"), real.subarray(16)]),
       "this build's id, random bytes": Buffer.concat([real.subarray(0, 16), Buffer.alloc(4096, 7)]),
       "this build's id, truncated": real.subarray(0, real.length >> 1),
-      "empty": Buffer.alloc(0),
+      empty: Buffer.alloc(0),
     };
     for (const [name, bytes] of Object.entries(variants)) {
       fs.writeFileSync(cache, bytes);

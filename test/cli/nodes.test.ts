@@ -24,10 +24,21 @@ describe("nodes (legacy node pairing)", () => {
     const now = Date.now();
     writeNodes(stateDir, "pending.json", {
       r0: { requestId: "r0", nodeId: "expired", ts: now - 5 * MINUTE - 1000 },
-      r1: { requestId: "r1", nodeId: "n1", displayName: "Kitchen\u001b[31m", platform: "linux", version: "1.4.2", remoteIp: "10.1.1.1", ts: now - 2 * MINUTE, caps: ["camera"] },
+      r1: {
+        requestId: "r1",
+        nodeId: "n1",
+        displayName: "Kitchen\u001b[31m",
+        platform: "linux",
+        version: "1.4.2",
+        remoteIp: "10.1.1.1",
+        ts: now - 2 * MINUTE,
+        caps: ["camera"],
+      },
       r2: { requestId: "r2", nodeId: "n2", isRepair: true, ts: now - MINUTE },
     });
-    const json = await runJson<{ pending: { requestId: string; caps?: string[] }[] }>(["nodes", "pending"], { stateDir });
+    const json = await runJson<{ pending: { requestId: string; caps?: string[] }[] }>(["nodes", "pending"], {
+      stateDir,
+    });
     expect(json.json.pending.map((request) => request.requestId)).toEqual(["r2", "r1"]);
     expect(json.json.pending[1]!.caps).toEqual(["camera"]);
     const human = await runMoltbot(["nodes", "pending"], { stateDir, env: { COLUMNS: "200" } });
@@ -45,13 +56,19 @@ describe("nodes (legacy node pairing)", () => {
       r1: { requestId: "r1", nodeId: "n1", displayName: "Kitchen", ts: now },
       r2: { requestId: "r2", nodeId: "n2", ts: now },
     });
-    writeNodes(stateDir, "paired.json", { n0: { nodeId: "n0", token: "old-secret", createdAtMs: 1, approvedAtMs: 2, permissions: { x: 1 } } });
-    const approved = await runJson<{ requestId: string; node: Record<string, unknown> }>(["nodes", "approve", "r1"], { stateDir });
+    writeNodes(stateDir, "paired.json", {
+      n0: { nodeId: "n0", token: "old-secret", createdAtMs: 1, approvedAtMs: 2, permissions: { x: 1 } },
+    });
+    const approved = await runJson<{ requestId: string; node: Record<string, unknown> }>(["nodes", "approve", "r1"], {
+      stateDir,
+    });
     expect(approved.code).toBe(0);
     expect(approved.json.requestId).toBe("r1");
     expect(approved.json.node).toMatchObject({ nodeId: "n1", displayName: "Kitchen" });
     expect(approved.json.node).not.toHaveProperty("token");
-    const paired = readJsonFile<Record<string, { token: string; permissions?: unknown }>>(path.join(stateDir, "nodes", "paired.json"));
+    const paired = readJsonFile<Record<string, { token: string; permissions?: unknown }>>(
+      path.join(stateDir, "nodes", "paired.json"),
+    );
     expect(paired.n1!.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(paired.n0!.permissions).toEqual({ x: 1 });
     expect(approved.stdout).not.toContain(paired.n1!.token);
@@ -61,7 +78,10 @@ describe("nodes (legacy node pairing)", () => {
     expect(rejected.stdout).toBe("Rejected request r2 from node n2.\n");
     expect(readJsonFile(path.join(stateDir, "nodes", "pending.json"))).toEqual({});
 
-    for (const args of [["nodes", "approve", "r1"], ["nodes", "reject", "nope"]]) {
+    for (const args of [
+      ["nodes", "approve", "r1"],
+      ["nodes", "reject", "nope"],
+    ]) {
       const missing = await runJson<{ error: { code: string; message: string } }>(args, { stateDir });
       expect(missing.code).toBe(1);
       expect(missing.json.error.code).toBe("NOT_FOUND");

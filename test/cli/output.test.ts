@@ -79,7 +79,13 @@ describe("renderTable", () => {
     { header: "EXPIRES" },
   ];
   const rows = [
-    ["ABCD2345", "123456789012345678901234567890", "username=alice name=Alice Liddell of Wonderland", "3 min ago", "in 57 min"],
+    [
+      "ABCD2345",
+      "123456789012345678901234567890",
+      "username=alice name=Alice Liddell of Wonderland",
+      "3 min ago",
+      "in 57 min",
+    ],
     ["WXYZ6789", "42", "", "just now", "in 1 h"],
     ["QRST2345", "日本語のユーザー名です", "username=日本", "59 min ago", "in 1 min"],
   ];
@@ -87,7 +93,8 @@ describe("renderTable", () => {
   it("fits every line within the width, from 30 to 160 columns", () => {
     for (let width = 30; width <= 160; width += 5) {
       const table = renderTable(columns, rows, width, plain);
-      for (const line of table.split("\n")) expect(displayWidth(line), `width ${width}: "${line}"`).toBeLessThanOrEqual(width);
+      for (const line of table.split("\n"))
+        expect(displayWidth(line), `width ${width}: "${line}"`).toBeLessThanOrEqual(width);
     }
   });
 
@@ -127,7 +134,9 @@ describe("renderTable", () => {
   });
 
   it("applies colour after padding, so coloured and plain tables align identically", () => {
-    const styled: Column[] = columns.map((column, index) => (index === 0 ? { ...column, style: (text) => coloured.cyan(text) } : column));
+    const styled: Column[] = columns.map((column, index) =>
+      index === 0 ? { ...column, style: (text) => coloured.cyan(text) } : column,
+    );
     const withColour = renderTable(styled, rows, 70, coloured);
     expect(withColour).toContain("\u001b[36m");
     expect(stripAnsi(withColour)).toBe(renderTable(columns, rows, 70, plain));

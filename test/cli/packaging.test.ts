@@ -18,18 +18,24 @@ interface PackResult {
   files: { path: string }[];
 }
 
-const pkg = readJsonFile<{ name: string; version: string; dependencies?: object; bin: Record<string, string> }>(path.join(ROOT, "package.json"));
+const pkg = readJsonFile<{ name: string; version: string; dependencies?: object; bin: Record<string, string> }>(
+  path.join(ROOT, "package.json"),
+);
 const MAX_TARBALL_BYTES = 150 * 1024;
 
 /** npm with no inherited npm_* settings (npm test sets many), a private cache, and no network. */
 function npm(args: string[], cwd: string, cache: string): string {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
-  return execFileSync("npm", [...args, "--cache", cache, "--offline", "--no-audit", "--no-fund", "--loglevel", "error"], {
-    cwd,
-    env: { ...env, NODE_EXTRA_CA_CERTS: "" },
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+  return execFileSync(
+    "npm",
+    [...args, "--cache", cache, "--offline", "--no-audit", "--no-fund", "--loglevel", "error"],
+    {
+      cwd,
+      env: { ...env, NODE_EXTRA_CA_CERTS: "" },
+      encoding: "utf8",
+      timeout: 60_000,
+    },
+  );
 }
 
 let pack: PackResult;
@@ -43,7 +49,9 @@ beforeAll(() => {
   // Shared by every test of the file, so not a tempDir() (those go after each test).
   work = fs.mkdtempSync(path.join(os.tmpdir(), "moltbot-pack-"));
   const cache = path.join(work, "cache");
-  pack = (JSON.parse(npm(["pack", "--json", "--ignore-scripts", "--pack-destination", work], ROOT, cache)) as PackResult[])[0]!;
+  pack = (
+    JSON.parse(npm(["pack", "--json", "--ignore-scripts", "--pack-destination", work], ROOT, cache)) as PackResult[]
+  )[0]!;
   tarball = path.join(work, pack.filename);
   prefix = path.join(work, "prefix");
   npm(["install", "--global", "--prefix", prefix, tarball], work, cache);
@@ -53,7 +61,11 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function moltbot(args: string[], stateDir: string) {
-  return spawnSync(path.join(prefix, "bin", "moltbot"), args, { env: cliEnv(stateDir), encoding: "utf8", timeout: 20_000 });
+  return spawnSync(path.join(prefix, "bin", "moltbot"), args, {
+    env: cliEnv(stateDir),
+    encoding: "utf8",
+    timeout: 20_000,
+  });
 }
 
 describe("npm pack", () => {
@@ -65,11 +77,23 @@ describe("npm pack", () => {
 
   it("contains only what runs: the launcher, the bundles, the types, the README", () => {
     const files = pack.files.map((file) => file.path).sort();
-    expect(files).toEqual(expect.arrayContaining(["README.md", "bin/moltbot.js", "bin/package.json", "dist/cli.cjs", "dist/index.js", "dist/types/index.d.ts", "package.json"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "README.md",
+        "bin/moltbot.js",
+        "bin/package.json",
+        "dist/cli.cjs",
+        "dist/index.js",
+        "dist/types/index.d.ts",
+        "package.json",
+      ]),
+    );
     // Not the V8 code cache (dist/cli.cjs.cache): it fits only the Node binary that built it.
     expect(files).not.toContain("dist/cli.cjs.cache");
     for (const file of files) {
-      expect(file, file).toMatch(/^(README\.md|LICENSE|package\.json|bin\/moltbot\.js|bin\/package\.json|dist\/cli\.cjs|dist\/index\.js|dist\/types\/.+\.d\.ts)$/);
+      expect(file, file).toMatch(
+        /^(README\.md|LICENSE|package\.json|bin\/moltbot\.js|bin\/package\.json|dist\/cli\.cjs|dist\/index\.js|dist\/types\/.+\.d\.ts)$/,
+      );
     }
   });
 
@@ -118,7 +142,11 @@ describe("npm install -g of the tarball", () => {
     const script = `import { createStoreContext, listDmRequests } from ${JSON.stringify(path.join(installed, "dist", "index.js"))};
 const ctx = createStoreContext({ stateDir: ${JSON.stringify(stateDir)} });
 console.log(JSON.stringify(listDmRequests(ctx, "telegram")));`;
-    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", cwd: prefix, timeout: 20_000 });
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      cwd: prefix,
+      timeout: 20_000,
+    });
     expect(run.stderr).toBe("");
     expect(JSON.parse(run.stdout)).toEqual({ channel: "telegram", requests: [] });
   });
@@ -137,16 +165,26 @@ void result;
       );
       const tsconfig = {
         compilerOptions: {
-          strict: true, module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", noEmit: true,
-          skipLibCheck: false, types: ["node"], typeRoots: [path.join(ROOT, "node_modules", "@types")],
+          strict: true,
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          target: "ES2022",
+          noEmit: true,
+          skipLibCheck: false,
+          types: ["node"],
+          typeRoots: [path.join(ROOT, "node_modules", "@types")],
         },
         files: ["main.ts"],
       };
       fs.writeFileSync(path.join(consumer, "tsconfig.json"), JSON.stringify(tsconfig));
-      const tsc = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", consumer], {
-        encoding: "utf8",
-        timeout: 60_000,
-      });
+      const tsc = spawnSync(
+        process.execPath,
+        [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", consumer],
+        {
+          encoding: "utf8",
+          timeout: 60_000,
+        },
+      );
       expect(tsc.stdout + tsc.stderr).toBe("");
       expect(tsc.status).toBe(0);
     } finally {

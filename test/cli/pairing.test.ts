@@ -2,12 +2,40 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BIN, ROOT, cliEnv, collectOutput, fileMode, listTree, readJsonFile, runJson, runMoltbot, tempDir, tempStateDir, type RunResult } from "../helpers.js";
+import {
+  BIN,
+  ROOT,
+  cliEnv,
+  collectOutput,
+  fileMode,
+  listTree,
+  readJsonFile,
+  runJson,
+  runMoltbot,
+  tempDir,
+  tempStateDir,
+  type RunResult,
+} from "../helpers.js";
 
-const VERSION = (readJsonFile<{ version: string }>(path.join(ROOT, "package.json"))).version;
+const VERSION = readJsonFile<{ version: string }>(path.join(ROOT, "package.json")).version;
 const CODE = /^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$/;
 const APPROVED = "Moltbot access approved. Send a message to start chatting.";
-const ALL_CHANNELS = ["telegram", "whatsapp", "signal", "imessage", "discord", "slack", "matrix", "msteams", "mattermost", "bluebubbles", "nextcloud-talk", "zalo", "zalouser", "nostr"];
+const ALL_CHANNELS = [
+  "telegram",
+  "whatsapp",
+  "signal",
+  "imessage",
+  "discord",
+  "slack",
+  "matrix",
+  "msteams",
+  "mattermost",
+  "bluebubbles",
+  "nextcloud-talk",
+  "zalo",
+  "zalouser",
+  "nostr",
+];
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
@@ -52,7 +80,9 @@ function snapshot(dir: string): Record<string, string> {
   for (const entry of listTree(dir)) {
     const full = path.join(dir, entry);
     const stat = fs.statSync(full);
-    out[entry] = stat.isDirectory() ? `dir ${(stat.mode & 0o777).toString(8)}` : `${(stat.mode & 0o777).toString(8)} ${fs.readFileSync(full, "utf8")}`;
+    out[entry] = stat.isDirectory()
+      ? `dir ${(stat.mode & 0o777).toString(8)}`
+      : `${(stat.mode & 0o777).toString(8)} ${fs.readFileSync(full, "utf8")}`;
   }
   return out;
 }
@@ -80,8 +110,17 @@ function expectJsonError(result: RunResult & { json: unknown }, exitCode: number
   return json.error.message;
 }
 
-async function request(stateDir: string, channel: string, senderId: string, extra: string[] = [], options: Partial<Options> = {}) {
-  const result = await runJson<RequestJson>(["pairing", "request", channel, senderId, ...extra], { stateDir, ...options });
+async function request(
+  stateDir: string,
+  channel: string,
+  senderId: string,
+  extra: string[] = [],
+  options: Partial<Options> = {},
+) {
+  const result = await runJson<RequestJson>(["pairing", "request", channel, senderId, ...extra], {
+    stateDir,
+    ...options,
+  });
   expect(result.code, result.stdout + result.stderr).toBe(0);
   return result.json;
 }
@@ -111,8 +150,8 @@ describe("moltbot --version and --help", () => {
       runMoltbot(["pairing", "--help"], { stateDir }),
       ...commands.map((verb) => runMoltbot(["pairing", verb, "--help"], { stateDir })),
     ]);
-    expect(results[0]!.code).toBe(0);
-    expect(results[0]!.stdout).toMatch(/Example/);
+    expect(results[0].code).toBe(0);
+    expect(results[0].stdout).toMatch(/Example/);
     commands.forEach((verb, index) => {
       const result = results[index + 1]!;
       expect(result.code, verb).toBe(0);
@@ -127,7 +166,10 @@ describe("moltbot --version and --help", () => {
 describe("pairing without a command", () => {
   it("is a usage error (exit 2) that points at the noun's help, human and --json", async () => {
     const stateDir = tempStateDir();
-    const [human, json] = await Promise.all([runMoltbot(["pairing"], { stateDir }), runJson(["pairing"], { stateDir })]);
+    const [human, json] = await Promise.all([
+      runMoltbot(["pairing"], { stateDir }),
+      runJson(["pairing"], { stateDir }),
+    ]);
     expectHumanError(human, 2, 'Run "moltbot pairing --help" for usage.');
     expectJsonError(json, 2, "USAGE");
   });
@@ -136,7 +178,9 @@ describe("pairing without a command", () => {
 describe("pairing request", () => {
   it("a new sender: prints exactly the reply to send on stdout and how to approve on stderr", async () => {
     const stateDir = tempStateDir();
-    const result = await runMoltbot(["pairing", "request", "Telegram", "123456789", "--meta", "username=alice"], { stateDir });
+    const result = await runMoltbot(["pairing", "request", "Telegram", "123456789", "--meta", "username=alice"], {
+      stateDir,
+    });
     expect(result.code).toBe(0);
     const code = /Pairing code: (\S+)/.exec(result.stdout)![1]!;
     expect(code).toMatch(CODE);
@@ -144,9 +188,19 @@ describe("pairing request", () => {
       `Moltbot: access not configured.\n\nYour Telegram user id: 123456789\n\nPairing code: ${code}\n\nAsk the bot owner to approve with:\nmoltbot pairing approve telegram ${code}\n`,
     );
     expect(result.stderr).toContain(`moltbot pairing approve telegram ${code}`);
-    const file = readJsonFile<{ version: number; requests: StoredRequest[] }>(credentials(stateDir, "telegram-pairing.json"));
+    const file = readJsonFile<{ version: number; requests: StoredRequest[] }>(
+      credentials(stateDir, "telegram-pairing.json"),
+    );
     expect(file.version).toBe(1);
-    expect(file.requests).toEqual([{ id: "123456789", code, createdAt: expect.any(String), lastSeenAt: file.requests[0]!.createdAt, meta: { username: "alice" } }]);
+    expect(file.requests).toEqual([
+      {
+        id: "123456789",
+        code,
+        createdAt: expect.any(String),
+        lastSeenAt: file.requests[0]!.createdAt,
+        meta: { username: "alice" },
+      },
+    ]);
     expect(file.requests[0]!.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
@@ -164,7 +218,9 @@ describe("pairing request", () => {
     expect(signalUuid.message).toContain("\nYour Signal sender id: uuid:0b5e-77\n");
     expect(whatsapp.message).toContain("\nYour WhatsApp phone number: +4915112345678\n");
     expect(matrix.message).toContain("\nYour Matrix user id: @alice:example.org\n");
-    const [first] = readJsonFile<{ requests: StoredRequest[] }>(credentials(stateDir, "signal-pairing.json")).requests.filter((r) => r.code === signal.code);
+    const [first] = readJsonFile<{ requests: StoredRequest[] }>(
+      credentials(stateDir, "signal-pairing.json"),
+    ).requests.filter((r) => r.code === signal.code);
     expect(Date.parse(signal.expiresAt!) - Date.parse(first!.createdAt)).toBe(HOUR);
   });
 
@@ -179,7 +235,13 @@ describe("pairing request", () => {
     expect(human.stdout).toContain("already has pending telegram code ABCD2345");
     expect(human.stdout).not.toContain("Pairing code:");
     const json = await request(stateDir, "telegram", "123", ["--meta", "username=bob"]);
-    expect(json).toEqual({ channel: "telegram", id: "123", status: "pending", code: "ABCD2345", expiresAt: iso(Date.parse(readJsonFile<{ requests: StoredRequest[] }>(file).requests[0]!.createdAt) + HOUR) });
+    expect(json).toEqual({
+      channel: "telegram",
+      id: "123",
+      status: "pending",
+      code: "ABCD2345",
+      expiresAt: iso(Date.parse(readJsonFile<{ requests: StoredRequest[] }>(file).requests[0]!.createdAt) + HOUR),
+    });
     const [after] = readJsonFile<{ requests: StoredRequest[] }>(file).requests;
     expect(after!.meta).toEqual({ username: "bob" });
     expect(Date.parse(after!.lastSeenAt)).toBeGreaterThan(Date.parse(after!.createdAt) + 29 * MINUTE);
@@ -204,7 +266,12 @@ describe("pairing request", () => {
     expect((await request(stateDir, "discord", "2", [], { env })).status).toBe("capped");
     const fresh = tempStateDir();
     const results = await Promise.all(
-      ["0", "101", "abc", "2.5"].map((value) => runJson(["pairing", "request", "discord", "1"], { stateDir: fresh, env: { MOLTBOT_PAIRING_MAX_PENDING: value } })),
+      ["0", "101", "abc", "2.5"].map((value) =>
+        runJson(["pairing", "request", "discord", "1"], {
+          stateDir: fresh,
+          env: { MOLTBOT_PAIRING_MAX_PENDING: value },
+        }),
+      ),
     );
     for (const result of results) expect(expectJsonError(result, 2, "USAGE")).toContain("MOLTBOT_PAIRING_MAX_PENDING");
     expect(fs.existsSync(fresh)).toBe(false);
@@ -214,7 +281,11 @@ describe("pairing request", () => {
     const stateDir = tempStateDir();
     writeStore(stateDir, "telegram-allowFrom.json", { version: 1, allowFrom: ["123"] });
     const before = snapshot(stateDir);
-    expect(await request(stateDir, "telegram", "telegram:123")).toEqual({ channel: "telegram", id: "telegram:123", status: "allowed" });
+    expect(await request(stateDir, "telegram", "telegram:123")).toEqual({
+      channel: "telegram",
+      id: "telegram:123",
+      status: "allowed",
+    });
     const human = await runMoltbot(["pairing", "request", "telegram", "123"], { stateDir });
     expect(human.stdout).toBe("123 is already allowed on telegram; no code needed.\n");
     expect(snapshot(stateDir)).toEqual(before);
@@ -250,8 +321,13 @@ describe("pairing approve and reject", () => {
     expect(human.stderr).toContain(APPROVED);
     const json = await runJson(["pairing", "approve", "--channel", "TELEGRAM", " efgh2345 "], { stateDir });
     expect(json.code).toBe(0);
-    expect(json.stdout).toBe(`${JSON.stringify({ channel: "telegram", code: "EFGH2345", id: "888", message: APPROVED }, null, 2)}\n`);
-    expect(readJsonFile(credentials(stateDir, "telegram-allowFrom.json"))).toEqual({ version: 1, allowFrom: ["777", "888"] });
+    expect(json.stdout).toBe(
+      `${JSON.stringify({ channel: "telegram", code: "EFGH2345", id: "888", message: APPROVED }, null, 2)}\n`,
+    );
+    expect(readJsonFile(credentials(stateDir, "telegram-allowFrom.json"))).toEqual({
+      version: 1,
+      allowFrom: ["777", "888"],
+    });
     expect(readJsonFile(credentials(stateDir, "telegram-pairing.json"))).toEqual({ version: 1, requests: [] });
   });
 
@@ -264,12 +340,18 @@ describe("pairing approve and reject", () => {
     expect(shown).toMatch(CODE);
     const approve = await runMoltbot(["pairing", "approve", "imsg", shown], { stateDir });
     expect(approve.code).toBe(0);
-    expect(readJsonFile(credentials(stateDir, "imessage-allowFrom.json"))).toEqual({ version: 1, allowFrom: ["alice@example.com"] });
+    expect(readJsonFile(credentials(stateDir, "imessage-allowFrom.json"))).toEqual({
+      version: 1,
+      allowFrom: ["alice@example.com"],
+    });
   });
 
   it("unknown and expired codes give the same error, exit 1, and change nothing", async () => {
     const stateDir = tempStateDir();
-    writeStore(stateDir, "telegram-pairing.json", { version: 1, requests: [stored("1", "XPRD2345", Date.now() - HOUR - MINUTE)] });
+    writeStore(stateDir, "telegram-pairing.json", {
+      version: 1,
+      requests: [stored("1", "XPRD2345", Date.now() - HOUR - MINUTE)],
+    });
     const before = snapshot(stateDir);
     const [unknownHuman, expiredHuman, unknownJson, expiredJson, rejectExpired] = await Promise.all([
       runMoltbot(["pairing", "approve", "telegram", "WXYZ2345"], { stateDir }),
@@ -278,7 +360,12 @@ describe("pairing approve and reject", () => {
       runJson(["pairing", "approve", "telegram", "xprd2345"], { stateDir }),
       runJson(["pairing", "reject", "telegram", "XPRD2345"], { stateDir }),
     ]);
-    expectHumanError(unknownHuman, 1, "No pending telegram request with code WXYZ2345", "moltbot pairing list telegram");
+    expectHumanError(
+      unknownHuman,
+      1,
+      "No pending telegram request with code WXYZ2345",
+      "moltbot pairing list telegram",
+    );
     expectHumanError(expiredHuman, 1);
     expect(expiredHuman.stderr).toBe(unknownHuman.stderr.replace("WXYZ2345", "XPRD2345"));
     const unknownMessage = expectJsonError(unknownJson, 1, "NOT_FOUND");
@@ -367,7 +454,10 @@ describe("pairing list", () => {
     });
     writeStore(stateDir, "signal-allowFrom.json", { version: 1, allowFrom: ["+1"] });
     const before = snapshot(stateDir);
-    const [json, human] = await Promise.all([runJson<{ channels: { channel: string; requests: { id: string }[] }[] }>(["pairing", "list"], { stateDir }), runMoltbot(["pairing", "list"], { stateDir })]);
+    const [json, human] = await Promise.all([
+      runJson<{ channels: { channel: string; requests: { id: string }[] }[] }>(["pairing", "list"], { stateDir }),
+      runMoltbot(["pairing", "list"], { stateDir }),
+    ]);
     expect(json.code).toBe(0);
     expect(json.json.channels.map((c) => c.channel)).toEqual(ALL_CHANNELS);
     for (const listed of json.json.channels) {
@@ -392,7 +482,10 @@ describe("pairing list", () => {
     writeStore(stateDir, "telegram-pairing.json", {
       version: 1,
       // Half a minute off the whole minutes, so a slow spawn cannot tip a rounded figure.
-      requests: [stored("222", "BBBB2345", now - 5 * MINUTE + 30_000), stored("111", "AAAA2345", now - 20 * MINUTE + 30_000, { meta: { username: "alice" }, agent: "main" })],
+      requests: [
+        stored("222", "BBBB2345", now - 5 * MINUTE + 30_000),
+        stored("111", "AAAA2345", now - 20 * MINUTE + 30_000, { meta: { username: "alice" }, agent: "main" }),
+      ],
     });
     const [human, json] = await Promise.all([
       runMoltbot(["pairing", "list", "TELEGRAM"], { stateDir }),
@@ -446,17 +539,26 @@ describe("pairing allowlist and revoke", () => {
   it("allowlist prints one approved sender per line, and the list as JSON", async () => {
     const stateDir = tempStateDir();
     writeStore(stateDir, "telegram-allowFrom.json", { version: 1, allowFrom: ["111", "222"] });
-    const [human, json] = await Promise.all([runMoltbot(["pairing", "allowlist", "telegram"], { stateDir }), runJson(["pairing", "allowlist", "telegram"], { stateDir })]);
+    const [human, json] = await Promise.all([
+      runMoltbot(["pairing", "allowlist", "telegram"], { stateDir }),
+      runJson(["pairing", "allowlist", "telegram"], { stateDir }),
+    ]);
     expect(human).toMatchObject({ code: 0, stdout: "111\n222\n" });
     expect(json.stdout).toBe('{\n  "channel": "telegram",\n  "allowFrom": [\n    "111",\n    "222"\n  ]\n}\n');
   });
 
   it("revoke normalises like approve: revoke telegram tg:123 removes 123; a second revoke reports removed false", async () => {
     const stateDir = tempStateDir();
-    const file = writeStore(stateDir, "telegram-allowFrom.json", { version: 1, allowFrom: ["123", "456"], policy: "pairing" });
+    const file = writeStore(stateDir, "telegram-allowFrom.json", {
+      version: 1,
+      allowFrom: ["123", "456"],
+      policy: "pairing",
+    });
     const human = await runMoltbot(["pairing", "revoke", "telegram", "tg:123"], { stateDir });
     expect(human).toMatchObject({ code: 0, stdout: "Removed 123 from the telegram allowlist.\n" });
-    expect(fs.readFileSync(file, "utf8")).toBe('{\n  "version": 1,\n  "allowFrom": [\n    "456"\n  ],\n  "policy": "pairing"\n}\n');
+    expect(fs.readFileSync(file, "utf8")).toBe(
+      '{\n  "version": 1,\n  "allowFrom": [\n    "456"\n  ],\n  "policy": "pairing"\n}\n',
+    );
     const again = await runJson(["pairing", "revoke", "telegram", "TELEGRAM:123"], { stateDir });
     expect(again.json).toEqual({ channel: "telegram", id: "123", removed: false });
     const json = await runJson(["pairing", "revoke", "telegram", "456"], { stateDir });
@@ -503,27 +605,31 @@ describe("store problems exit 3 and change nothing", () => {
     expect([snapshot(wrongShape), snapshot(directory)]).toEqual(before);
   });
 
-  it.runIf(process.getuid?.() === 0)("approve as the gateway's user with a root-owned allowlist (left by sudo): exit 3 permission, nothing changed", async () => {
-    const root = tempDir();
-    const stateDir = path.join(root, "state");
-    writeStore(stateDir, "telegram-pairing.json", { version: 1, requests: [stored("1", "ABCD2345", Date.now())] });
-    const allow = writeStore(stateDir, "telegram-allowFrom.json", { version: 1, allowFrom: ["9"] });
-    const nobody = 65534;
-    for (const entry of [root, stateDir, path.dirname(allow), credentials(stateDir, "telegram-pairing.json")]) fs.chownSync(entry, nobody, nobody);
-    const before = snapshot(root);
-    const result = await collectOutput(
-      spawn(process.execPath, [BIN, "pairing", "approve", "telegram", "ABCD2345", "--json"], {
-        env: cliEnv(stateDir),
-        cwd: ROOT,
-        uid: nobody,
-        gid: nobody,
-        stdio: ["ignore", "pipe", "pipe"],
-        timeout: 25_000,
-      }),
-    );
-    expect(expectJsonError({ ...result, json: JSON.parse(result.stdout) }, 3, "STORE_PERMISSION")).toContain(allow);
-    expect(snapshot(root)).toEqual(before);
-  });
+  it.runIf(process.getuid?.() === 0)(
+    "approve as the gateway's user with a root-owned allowlist (left by sudo): exit 3 permission, nothing changed",
+    async () => {
+      const root = tempDir();
+      const stateDir = path.join(root, "state");
+      writeStore(stateDir, "telegram-pairing.json", { version: 1, requests: [stored("1", "ABCD2345", Date.now())] });
+      const allow = writeStore(stateDir, "telegram-allowFrom.json", { version: 1, allowFrom: ["9"] });
+      const nobody = 65534;
+      for (const entry of [root, stateDir, path.dirname(allow), credentials(stateDir, "telegram-pairing.json")])
+        fs.chownSync(entry, nobody, nobody);
+      const before = snapshot(root);
+      const result = await collectOutput(
+        spawn(process.execPath, [BIN, "pairing", "approve", "telegram", "ABCD2345", "--json"], {
+          env: cliEnv(stateDir),
+          cwd: ROOT,
+          uid: nobody,
+          gid: nobody,
+          stdio: ["ignore", "pipe", "pipe"],
+          timeout: 25_000,
+        }),
+      );
+      expect(expectJsonError({ ...result, json: JSON.parse(result.stdout) }, 3, "STORE_PERMISSION")).toContain(allow);
+      expect(snapshot(root)).toEqual(before);
+    },
+  );
 
   it("a process killed between the allowlist write and the pending rewrite never loses the approval", async () => {
     const stateDir = tempStateDir();
@@ -563,9 +669,19 @@ describe("files on disk", () => {
     expect(fileMode(path.join(stateDir, "credentials"))).toBe(0o700);
     expect(fileMode(credentials(stateDir, "whatsapp-pairing.json"))).toBe(0o600);
     expect(fileMode(credentials(stateDir, "whatsapp-allowFrom.json"))).toBe(0o600);
-    expect(fs.readFileSync(credentials(stateDir, "whatsapp-allowFrom.json"), "utf8")).toBe('{\n  "version": 1,\n  "allowFrom": [\n    "+49151"\n  ]\n}\n');
-    expect(fs.readFileSync(credentials(stateDir, "whatsapp-pairing.json"), "utf8")).toBe('{\n  "version": 1,\n  "requests": []\n}\n');
-    expect(listTree(root)).toEqual(["a", "a/state", "a/state/credentials", "a/state/credentials/whatsapp-allowFrom.json", "a/state/credentials/whatsapp-pairing.json"]);
+    expect(fs.readFileSync(credentials(stateDir, "whatsapp-allowFrom.json"), "utf8")).toBe(
+      '{\n  "version": 1,\n  "allowFrom": [\n    "+49151"\n  ]\n}\n',
+    );
+    expect(fs.readFileSync(credentials(stateDir, "whatsapp-pairing.json"), "utf8")).toBe(
+      '{\n  "version": 1,\n  "requests": []\n}\n',
+    );
+    expect(listTree(root)).toEqual([
+      "a",
+      "a/state",
+      "a/state/credentials",
+      "a/state/credentials/whatsapp-allowFrom.json",
+      "a/state/credentials/whatsapp-pairing.json",
+    ]);
   });
 
   it("fields a newer gateway added are kept, top-level and per request, across request and approve", async () => {
@@ -574,26 +690,43 @@ describe("files on disk", () => {
     writeStore(stateDir, "telegram-pairing.json", {
       version: 1,
       gateway: { build: "2026.2" },
-      requests: [stored("1", "AAAA2345", now - MINUTE, { agentId: "main", channelMeta: { chat: 5 } }), stored("2", "BBBB2345", now)],
+      requests: [
+        stored("1", "AAAA2345", now - MINUTE, { agentId: "main", channelMeta: { chat: 5 } }),
+        stored("2", "BBBB2345", now),
+      ],
     });
     writeStore(stateDir, "telegram-allowFrom.json", { version: 1, allowFrom: [], updatedBy: "gateway" });
     expect((await runMoltbot(["pairing", "approve", "telegram", "BBBB2345"], { stateDir })).code).toBe(0);
     expect((await request(stateDir, "telegram", "1")).status).toBe("pending");
-    const pending = readJsonFile<{ gateway: unknown; requests: StoredRequest[] }>(credentials(stateDir, "telegram-pairing.json"));
+    const pending = readJsonFile<{ gateway: unknown; requests: StoredRequest[] }>(
+      credentials(stateDir, "telegram-pairing.json"),
+    );
     expect(pending.gateway).toEqual({ build: "2026.2" });
     expect(pending.requests).toHaveLength(1);
     expect(pending.requests[0]).toMatchObject({ id: "1", agentId: "main", channelMeta: { chat: 5 } });
-    expect(readJsonFile(credentials(stateDir, "telegram-allowFrom.json"))).toEqual({ version: 1, allowFrom: ["2"], updatedBy: "gateway" });
+    expect(readJsonFile(credentials(stateDir, "telegram-allowFrom.json"))).toEqual({
+      version: 1,
+      allowFrom: ["2"],
+      updatedBy: "gateway",
+    });
   });
 });
 
 describe("state directory resolution (spawned with a temporary HOME)", () => {
-  const noStateEnv = (home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ HOME: home, MOLTBOT_STATE_DIR: undefined, ...extra });
+  const noStateEnv = (home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    HOME: home,
+    MOLTBOT_STATE_DIR: undefined,
+    ...extra,
+  });
   const pendingIn = (dir: string) => fs.existsSync(path.join(dir, "credentials", "telegram-pairing.json"));
 
   it("--state-dir > MOLTBOT_STATE_DIR > CLAWDBOT_STATE_DIR > ~/.clawdbot", async () => {
     const home = tempDir();
-    const [flag, molt, clawd] = ["flag", "molt", "clawd"].map((name) => path.join(home, name)) as [string, string, string];
+    const [flag, molt, clawd] = ["flag", "molt", "clawd"].map((name) => path.join(home, name)) as [
+      string,
+      string,
+      string,
+    ];
     const env = noStateEnv(home, { MOLTBOT_STATE_DIR: molt, CLAWDBOT_STATE_DIR: clawd });
     await request(flag, "telegram", "1", ["--state-dir", flag], { env });
     expect([pendingIn(flag), pendingIn(molt), pendingIn(clawd)]).toEqual([true, false, false]);
@@ -609,7 +742,10 @@ describe("state directory resolution (spawned with a temporary HOME)", () => {
   it("uses ~/.moltbot when only it exists; with both, uses ~/.clawdbot and warns once on stderr", async () => {
     const onlyMolt = tempDir();
     fs.mkdirSync(path.join(onlyMolt, ".moltbot"));
-    const first = await runJson(["pairing", "request", "telegram", "1"], { stateDir: "unused", env: noStateEnv(onlyMolt) });
+    const first = await runJson(["pairing", "request", "telegram", "1"], {
+      stateDir: "unused",
+      env: noStateEnv(onlyMolt),
+    });
     expect(first.stderr).toBe("");
     expect(pendingIn(path.join(onlyMolt, ".moltbot"))).toBe(true);
     expect(fs.existsSync(path.join(onlyMolt, ".clawdbot"))).toBe(false);
@@ -649,10 +785,15 @@ describe("state directory resolution (spawned with a temporary HOME)", () => {
     const home = tempDir();
     const stateDir = path.join(home, "state");
     const oauth1 = path.join(home, "oauth1");
-    await request(stateDir, "telegram", "1", [], { env: { HOME: home, MOLTBOT_OAUTH_DIR: oauth1, CLAWDBOT_OAUTH_DIR: path.join(home, "oauth2") } });
+    await request(stateDir, "telegram", "1", [], {
+      env: { HOME: home, MOLTBOT_OAUTH_DIR: oauth1, CLAWDBOT_OAUTH_DIR: path.join(home, "oauth2") },
+    });
     await request(stateDir, "slack", "U1", [], { env: { HOME: home, CLAWDBOT_OAUTH_DIR: "~/oauth2" } });
     expect(listTree(home)).toEqual(["oauth1", "oauth1/telegram-pairing.json", "oauth2", "oauth2/slack-pairing.json"]);
-    const listed = await runJson<{ channels: { channel: string }[] }>(["pairing", "list"], { stateDir, env: { HOME: home, MOLTBOT_OAUTH_DIR: oauth1 } });
+    const listed = await runJson<{ channels: { channel: string }[] }>(["pairing", "list"], {
+      stateDir,
+      env: { HOME: home, MOLTBOT_OAUTH_DIR: oauth1 },
+    });
     expect(listed.json.channels.map((c) => c.channel)).toEqual(["telegram"]);
   });
 });

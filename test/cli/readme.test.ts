@@ -12,14 +12,29 @@ import { ROOT } from "../helpers.js";
 const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
 
 function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? sourceFiles(path.join(dir, entry.name)) : entry.name.endsWith(".ts") ? [path.join(dir, entry.name)] : [],
-  );
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) =>
+      entry.isDirectory()
+        ? sourceFiles(path.join(dir, entry.name))
+        : entry.name.endsWith(".ts")
+          ? [path.join(dir, entry.name)]
+          : [],
+    );
 }
 
 describe("README", () => {
   const noop: Runner = () => async () => {};
-  const io = { out: () => {}, err: () => {}, color: false, columns: 80, interactive: false, env: {}, readStdin: async () => "", confirm: async () => false };
+  const io = {
+    out: () => {},
+    err: () => {},
+    color: false,
+    columns: 80,
+    interactive: false,
+    env: {},
+    readStdin: async () => "",
+    confirm: async () => false,
+  };
 
   it("documents every command and every long option of the program", async () => {
     const nodes = completionModel(await buildProgram(io, noop));
@@ -36,7 +51,9 @@ describe("README", () => {
     for (const channel of CHANNEL_NAMES) expect(readme, channel).toContain(`\`${channel}\``);
     for (const code of Object.keys(ERROR_EXIT_CODES)) expect(readme, code).toContain(`\`${code}\``);
     const variables = new Set(
-      sourceFiles(path.join(ROOT, "src")).flatMap((file) => [...fs.readFileSync(file, "utf8").matchAll(/env\.((?:MOLTBOT|CLAWDBOT)_[A-Z_]+)/g)].map((m) => m[1]!)),
+      sourceFiles(path.join(ROOT, "src")).flatMap((file) =>
+        [...fs.readFileSync(file, "utf8").matchAll(/env\.((?:MOLTBOT|CLAWDBOT)_[A-Z_]+)/g)].map((m) => m[1]!),
+      ),
     );
     expect(variables.size).toBeGreaterThan(3);
     for (const variable of variables) expect(readme, variable).toContain(`\`${variable}`);

@@ -16,12 +16,16 @@ interface RequestJson {
 }
 
 const devicesDir = (stateDir: string) => path.join(stateDir, "devices");
-const readPending = (stateDir: string) => readJsonFile<Record<string, { deviceId: string }>>(path.join(devicesDir(stateDir), "pending.json"));
+const readPending = (stateDir: string) =>
+  readJsonFile<Record<string, { deviceId: string }>>(path.join(devicesDir(stateDir), "pending.json"));
 const readPaired = (stateDir: string) =>
-  readJsonFile<Record<string, { deviceId: string; tokens: Record<string, { token: string }> }>>(path.join(devicesDir(stateDir), "paired.json"));
+  readJsonFile<Record<string, { deviceId: string; tokens: Record<string, { token: string }> }>>(
+    path.join(devicesDir(stateDir), "paired.json"),
+  );
 
 /** Only the two store files are left: no lock directory, no write-file-atomic temp file. */
-const expectOnlyStoreFiles = (stateDir: string) => expect(listTree(devicesDir(stateDir))).toEqual(["paired.json", "pending.json"]);
+const expectOnlyStoreFiles = (stateDir: string) =>
+  expect(listTree(devicesDir(stateDir))).toEqual(["paired.json", "pending.json"]);
 
 describe("device pairing under concurrent processes", () => {
   it(`${PROCESSES} simultaneous "devices request" for different devices keep all ${PROCESSES}`, async () => {
@@ -30,7 +34,10 @@ describe("device pairing under concurrent processes", () => {
     const started = Date.now();
     const results = await Promise.all(
       deviceIds.map((deviceId) =>
-        runJson<RequestJson>(["devices", "request", "--device-id", deviceId, "--public-key", `pk-${deviceId}`, "--role", "node"], { stateDir, env }),
+        runJson<RequestJson>(
+          ["devices", "request", "--device-id", deviceId, "--public-key", `pk-${deviceId}`, "--role", "node"],
+          { stateDir, env },
+        ),
       ),
     );
     const wallMs = Date.now() - started;
@@ -38,7 +45,11 @@ describe("device pairing under concurrent processes", () => {
     expect(results.every((result) => result.json.created)).toBe(true);
 
     const pending = readPending(stateDir);
-    expect(Object.values(pending).map((request) => request.deviceId).sort()).toEqual([...deviceIds].sort());
+    expect(
+      Object.values(pending)
+        .map((request) => request.deviceId)
+        .sort(),
+    ).toEqual([...deviceIds].sort());
     expect(Object.keys(pending).sort()).toEqual(results.map((result) => result.json.request.requestId).sort());
     expect(listTree(devicesDir(stateDir))).toEqual(["pending.json"]);
     console.info(`[concurrency] ${PROCESSES} devices request processes: ${wallMs} ms wall`);
@@ -55,7 +66,12 @@ describe("device pairing under concurrent processes", () => {
     }
     const started = Date.now();
     const results = await Promise.all(
-      requests.map(({ requestId }) => runJson<{ requestId: string; device: { deviceId: string } }>(["devices", "approve", requestId], { stateDir, env })),
+      requests.map(({ requestId }) =>
+        runJson<{ requestId: string; device: { deviceId: string } }>(["devices", "approve", requestId], {
+          stateDir,
+          env,
+        }),
+      ),
     );
     const wallMs = Date.now() - started;
     results.forEach((result, index) => {
@@ -79,24 +95,39 @@ describe("device pairing under concurrent processes", () => {
     for (let i = 0; i < 8; i++) {
       const { request } = await requestDevice(ctx, { deviceId: `old-${i}`, publicKey: "k", role: "node" });
       await approveDevice(ctx, { id: request.requestId });
-      waiting.push((await requestDevice(ctx, { deviceId: `new-${i}`, publicKey: "k", role: "operator" })).request.requestId);
+      waiting.push(
+        (await requestDevice(ctx, { deviceId: `new-${i}`, publicKey: "k", role: "operator" })).request.requestId,
+      );
     }
     const [approved, rotated, requested] = await Promise.all([
       Promise.all(waiting.map((requestId) => runJson(["devices", "approve", requestId], { stateDir, env }))),
       Promise.all(
-        Array.from({ length: 8 }, (_, i) => runJson<{ token: string }>(["devices", "rotate", "--device", `old-${i}`, "--role", "node"], { stateDir, env })),
+        Array.from({ length: 8 }, (_, i) =>
+          runJson<{ token: string }>(["devices", "rotate", "--device", `old-${i}`, "--role", "node"], {
+            stateDir,
+            env,
+          }),
+        ),
       ),
       Promise.all(
-        Array.from({ length: 8 }, (_, i) => runJson<RequestJson>(["devices", "request", "--device-id", `late-${i}`, "--public-key", "k"], { stateDir, env })),
+        Array.from({ length: 8 }, (_, i) =>
+          runJson<RequestJson>(["devices", "request", "--device-id", `late-${i}`, "--public-key", "k"], {
+            stateDir,
+            env,
+          }),
+        ),
       ),
     ]);
-    for (const result of [...approved, ...rotated, ...requested]) expect(result.code, result.stdout + result.stderr).toBe(0);
+    for (const result of [...approved, ...rotated, ...requested])
+      expect(result.code, result.stdout + result.stderr).toBe(0);
     const paired = readPaired(stateDir);
     expect(Object.keys(paired)).toHaveLength(16);
     rotated.forEach((result, i) => expect(paired[`old-${i}`]!.tokens.node!.token).toBe(result.json.token));
-    expect(Object.values(readPending(stateDir)).map((request) => request.deviceId).sort()).toEqual(
-      Array.from({ length: 8 }, (_, i) => `late-${i}`).sort(),
-    );
+    expect(
+      Object.values(readPending(stateDir))
+        .map((request) => request.deviceId)
+        .sort(),
+    ).toEqual(Array.from({ length: 8 }, (_, i) => `late-${i}`).sort());
     expectOnlyStoreFiles(stateDir);
   });
 });

@@ -18,14 +18,18 @@ describe("DM pairing under concurrent processes", () => {
   it("12 simultaneous requests from different senders on one channel: exactly 3 stored, exactly 3 created", async () => {
     const stateDir = tempStateDir();
     const senders = Array.from({ length: 12 }, (_, i) => `${1000 + i}`);
-    const results = await Promise.all(senders.map((sender) => runJson<RequestJson>(["pairing", "request", "telegram", sender], { stateDir, env })));
+    const results = await Promise.all(
+      senders.map((sender) => runJson<RequestJson>(["pairing", "request", "telegram", sender], { stateDir, env })),
+    );
     for (const result of results) expect(result.code, result.stderr).toBe(0);
     const created = results.filter((result) => result.json.status === "created").map((result) => result.json);
     const capped = results.filter((result) => result.json.status === "capped");
     expect(created).toHaveLength(3);
     expect(capped).toHaveLength(9);
 
-    const file = readJsonFile<{ requests: { id: string; code: string }[] }>(path.join(stateDir, "credentials", "telegram-pairing.json"));
+    const file = readJsonFile<{ requests: { id: string; code: string }[] }>(
+      path.join(stateDir, "credentials", "telegram-pairing.json"),
+    );
     expect(file.requests).toHaveLength(3);
     expect(file.requests.map((r) => r.id).sort()).toEqual(created.map((r) => r.id).sort());
     expect(file.requests.map((r) => r.code).sort()).toEqual(created.map((r) => r.code).sort());
@@ -49,7 +53,9 @@ describe("DM pairing under concurrent processes", () => {
       }
     }
     const results = await Promise.all(
-      approvals.map(({ channel, code }) => runJson<{ id: string }>(["pairing", "approve", channel, code], { stateDir, env })),
+      approvals.map(({ channel, code }) =>
+        runJson<{ id: string }>(["pairing", "approve", channel, code], { stateDir, env }),
+      ),
     );
     results.forEach((result, index) => {
       expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -68,10 +74,15 @@ describe("DM pairing under concurrent processes", () => {
     const stateDir = tempStateDir();
     const ctx = createStoreContext({ stateDir, env: {} });
     const codes: string[] = [];
-    for (const sender of ["a", "b", "c"]) codes.push((await requestDmPairing(ctx, { channel: "slack", senderId: sender })).code!);
+    for (const sender of ["a", "b", "c"])
+      codes.push((await requestDmPairing(ctx, { channel: "slack", senderId: sender })).code!);
     const [approved, requested] = await Promise.all([
       Promise.all(codes.map((code) => runJson(["pairing", "approve", "slack", code], { stateDir, env }))),
-      Promise.all(["d", "e", "f", "g", "h", "i"].map((sender) => runJson<RequestJson>(["pairing", "request", "slack", sender], { stateDir, env }))),
+      Promise.all(
+        ["d", "e", "f", "g", "h", "i"].map((sender) =>
+          runJson<RequestJson>(["pairing", "request", "slack", sender], { stateDir, env }),
+        ),
+      ),
     ]);
     for (const result of [...approved, ...requested]) expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(readDmAllowlist(ctx, "slack").allowFrom.sort()).toEqual(["a", "b", "c"]);

@@ -47,7 +47,16 @@ describe("channel names", () => {
   });
 
   it("reject path-like names instead of sanitising them", () => {
-    for (const bad of ["../telegram", "telegram/../slack", "telegram/", "/etc/passwd", "telegram\u0000", "..", ".", "~"]) {
+    for (const bad of [
+      "../telegram",
+      "telegram/../slack",
+      "telegram/",
+      "/etc/passwd",
+      "telegram\u0000",
+      "..",
+      ".",
+      "~",
+    ]) {
       expect(unknownChannelError(bad).code).toBe("UNKNOWN_CHANNEL");
     }
   });

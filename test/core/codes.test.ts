@@ -5,7 +5,9 @@ import { fixedRandom, seededRandom } from "../helpers.js";
 describe("pairing codes", () => {
   it("maps each random byte onto the 32-symbol alphabet without bias", () => {
     const code = generateCode(fixedRandom([0, 31, 32, 255, 8, 24, 100, 200]), new Set());
-    expect(code).toBe(`${CODE_ALPHABET[0]}${CODE_ALPHABET[31]}${CODE_ALPHABET[0]}${CODE_ALPHABET[31]}${CODE_ALPHABET[8]}${CODE_ALPHABET[24]}${CODE_ALPHABET[100 & 31]}${CODE_ALPHABET[200 & 31]}`);
+    expect(code).toBe(
+      `${CODE_ALPHABET[0]}${CODE_ALPHABET[31]}${CODE_ALPHABET[0]}${CODE_ALPHABET[31]}${CODE_ALPHABET[8]}${CODE_ALPHABET[24]}${CODE_ALPHABET[100 & 31]}${CODE_ALPHABET[200 & 31]}`,
+    );
   });
 
   it("draws again when the code collides with a live one", () => {

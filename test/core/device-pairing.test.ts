@@ -40,7 +40,12 @@ describe("device request", () => {
   it("creates a request keyed by a UUID v4 with ts, roles and isRepair false", () => {
     const out = requestDevicePairing(
       { pending: {}, paired: {} },
-      input("phone-1", { displayName: " Ada's phone ", platform: "ios", scopes: [" operator.read", "operator.read", "a"], remoteIp: "10.0.0.2" }),
+      input("phone-1", {
+        displayName: " Ada's phone ",
+        platform: "ios",
+        scopes: [" operator.read", "operator.read", "a"],
+        remoteIp: "10.0.0.2",
+      }),
       T0,
       seededRandom(1),
     );
@@ -66,11 +71,21 @@ describe("device request", () => {
   it("the same device asking again while live gets its request back, up to exactly 5 minutes", () => {
     const first = requestDevicePairing({ pending: {}, paired: {} }, input("d"), T0, seededRandom(1));
     const pending = first.pending!;
-    const again = requestDevicePairing({ pending, paired: {} }, input("d", { role: "operator" }), T0 + DEVICE_REQUEST_TTL_MS, seededRandom(2));
+    const again = requestDevicePairing(
+      { pending, paired: {} },
+      input("d", { role: "operator" }),
+      T0 + DEVICE_REQUEST_TTL_MS,
+      seededRandom(2),
+    );
     expect(again.result).toEqual({ created: false, request: first.result.request });
     expect(again.pending).toBeUndefined();
 
-    const later = requestDevicePairing({ pending, paired: {} }, input("d"), T0 + DEVICE_REQUEST_TTL_MS + 1, seededRandom(2));
+    const later = requestDevicePairing(
+      { pending, paired: {} },
+      input("d"),
+      T0 + DEVICE_REQUEST_TTL_MS + 1,
+      seededRandom(2),
+    );
     expect(later.result.created).toBe(true);
     expect(later.result.request.requestId).not.toBe(first.result.request.requestId);
     // The expired request is dropped on this write.
@@ -85,7 +100,12 @@ describe("device request", () => {
 
   it("keeps unknown fields of other requests and needs no role", () => {
     const other = { requestId: "r-other", deviceId: "x", publicKey: "k", isRepair: false, ts: T0, future: { a: 1 } };
-    const out = requestDevicePairing({ pending: { "r-other": other }, paired: {} }, { deviceId: "d", publicKey: "k" }, T0, seededRandom(1));
+    const out = requestDevicePairing(
+      { pending: { "r-other": other }, paired: {} },
+      { deviceId: "d", publicKey: "k" },
+      T0,
+      seededRandom(1),
+    );
     expect(out.pending!["r-other"]).toEqual(other);
     expect(out.result.request.role).toBeUndefined();
     expect(out.result.request.roles).toBeUndefined();
@@ -112,7 +132,10 @@ describe("device request", () => {
       input("d", { displayName: "n".repeat(257) }),
     ];
     for (const request of bad) {
-      expect(() => requestDevicePairing(state, request, T0, seededRandom(1)), JSON.stringify(request).slice(0, 80)).toThrowError(usageError);
+      expect(
+        () => requestDevicePairing(state, request, T0, seededRandom(1)),
+        JSON.stringify(request).slice(0, 80),
+      ).toThrowError(usageError);
     }
     expect(requestDevicePairing(state, input("x".repeat(256)), T0, seededRandom(1)).result.created).toBe(true);
   });
@@ -120,12 +143,30 @@ describe("device request", () => {
 
 describe("device approve", () => {
   it("pairs a new device with a token for the requested role (43 chars, sorted scopes) and no secret in the result", () => {
-    const asked = requestDevicePairing({ pending: {}, paired: {} }, input("d", { scopes: ["b", " a", "b"] }), T0, seededRandom(1));
+    const asked = requestDevicePairing(
+      { pending: {}, paired: {} },
+      input("d", { scopes: ["b", " a", "b"] }),
+      T0,
+      seededRandom(1),
+    );
     const requestId = asked.result.request.requestId;
-    const out = approveDeviceRequest({ pending: asked.pending!, paired: {} }, { id: requestId }, T0 + 500, seededRandom(9));
+    const out = approveDeviceRequest(
+      { pending: asked.pending!, paired: {} },
+      { id: requestId },
+      T0 + 500,
+      seededRandom(9),
+    );
     expect(out.pending).toEqual({});
     const device = out.paired.d!;
-    expect(device).toMatchObject({ deviceId: "d", publicKey: "pk-d", role: "node", roles: ["node"], scopes: ["b", "a"], createdAtMs: T0 + 500, approvedAtMs: T0 + 500 });
+    expect(device).toMatchObject({
+      deviceId: "d",
+      publicKey: "pk-d",
+      role: "node",
+      roles: ["node"],
+      scopes: ["b", "a"],
+      createdAtMs: T0 + 500,
+      approvedAtMs: T0 + 500,
+    });
     const token = device.tokens!.node!;
     expect(token.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(token).toEqual({ token: token.token, role: "node", scopes: ["a", "b"], createdAtMs: T0 + 500 });
@@ -146,9 +187,21 @@ describe("device approve", () => {
   it("a request exactly 5 minutes old can be approved; 1 ms later it is gone", () => {
     const asked = requestDevicePairing({ pending: {}, paired: {} }, input("d"), T0, seededRandom(1));
     const id = asked.result.request.requestId;
-    expect(approveDeviceRequest({ pending: asked.pending!, paired: {} }, { id }, T0 + DEVICE_REQUEST_TTL_MS, seededRandom(2)).paired.d).toBeDefined();
-    expect(() => approveDeviceRequest({ pending: asked.pending!, paired: {} }, { id }, T0 + DEVICE_REQUEST_TTL_MS + 1, seededRandom(2))).toThrowError(notFound);
-    expect(() => approveDeviceRequest({ pending: asked.pending!, paired: {} }, { id: "nope" }, T0, seededRandom(2))).toThrowError(notFound);
+    expect(
+      approveDeviceRequest({ pending: asked.pending!, paired: {} }, { id }, T0 + DEVICE_REQUEST_TTL_MS, seededRandom(2))
+        .paired.d,
+    ).toBeDefined();
+    expect(() =>
+      approveDeviceRequest(
+        { pending: asked.pending!, paired: {} },
+        { id },
+        T0 + DEVICE_REQUEST_TTL_MS + 1,
+        seededRandom(2),
+      ),
+    ).toThrowError(notFound);
+    expect(() =>
+      approveDeviceRequest({ pending: asked.pending!, paired: {} }, { id: "nope" }, T0, seededRandom(2)),
+    ).toThrowError(notFound);
   });
 
   it("a repair merges roles and scopes in order, keeps createdAtMs and rotates the role's token", () => {
@@ -157,7 +210,12 @@ describe("device approve", () => {
     const firstNodeToken = paired.d!.tokens!.node!;
     paired.d!.tokens!.node = { ...firstNodeToken, revokedAtMs: T0 + 10, lastUsedAtMs: T0 + 5 };
 
-    const asOperator = pairDevice({ pending: {}, paired }, input("d", { role: "operator", scopes: ["s3", "s1"] }), T0 + 60_000, seededRandom(2));
+    const asOperator = pairDevice(
+      { pending: {}, paired },
+      input("d", { role: "operator", scopes: ["s3", "s1"] }),
+      T0 + 60_000,
+      seededRandom(2),
+    );
     const device = asOperator.paired.d!;
     expect(device.roles).toEqual(["node", "operator"]);
     expect(device.role).toBe("operator");
@@ -187,8 +245,18 @@ describe("device approve", () => {
 
   it("drops expired requests of other devices on the same write", () => {
     const old = requestDevicePairing({ pending: {}, paired: {} }, input("old"), T0, seededRandom(1)).pending!;
-    const asked = requestDevicePairing({ pending: old, paired: {} }, input("new"), T0 + DEVICE_REQUEST_TTL_MS, seededRandom(2));
-    const out = approveDeviceRequest({ pending: asked.pending!, paired: {} }, { id: "new" }, T0 + DEVICE_REQUEST_TTL_MS + 1, seededRandom(3));
+    const asked = requestDevicePairing(
+      { pending: old, paired: {} },
+      input("new"),
+      T0 + DEVICE_REQUEST_TTL_MS,
+      seededRandom(2),
+    );
+    const out = approveDeviceRequest(
+      { pending: asked.pending!, paired: {} },
+      { id: "new" },
+      T0 + DEVICE_REQUEST_TTL_MS + 1,
+      seededRandom(3),
+    );
     expect(out.pending).toEqual({});
   });
 });
@@ -196,11 +264,18 @@ describe("device approve", () => {
 describe("device reject, list and remove", () => {
   it("reject removes the request and leaves an existing pairing untouched", () => {
     const paired = pairDevice({ pending: {}, paired: {} }, input("d"), T0).paired;
-    const asked = requestDevicePairing({ pending: {}, paired }, input("d", { role: "operator" }), T0 + 1, seededRandom(5));
+    const asked = requestDevicePairing(
+      { pending: {}, paired },
+      input("d", { role: "operator" }),
+      T0 + 1,
+      seededRandom(5),
+    );
     const out = rejectDeviceRequest(asked.pending!, { id: asked.result.request.requestId }, T0 + 2);
     expect(out.pending).toEqual({});
     expect(out.result).toEqual({ requestId: asked.result.request.requestId, deviceId: "d" });
-    expect(() => rejectDeviceRequest(out.pending, { id: asked.result.request.requestId }, T0 + 3)).toThrowError(notFound);
+    expect(() => rejectDeviceRequest(out.pending, { id: asked.result.request.requestId }, T0 + 3)).toThrowError(
+      notFound,
+    );
   });
 
   it("lists live requests newest first and paired devices most recently approved first, tokens as summaries", () => {
@@ -219,13 +294,24 @@ describe("device reject, list and remove", () => {
   });
 
   it("a listed token without a readable role is shown under the role it is filed under", () => {
-    const paired = { d: { deviceId: "d", publicKey: "k", createdAtMs: 1, approvedAtMs: 2, tokens: { node: { token: "s", scopes: [], createdAtMs: 1 } } } };
+    const paired = {
+      d: {
+        deviceId: "d",
+        publicKey: "k",
+        createdAtMs: 1,
+        approvedAtMs: 2,
+        tokens: { node: { token: "s", scopes: [], createdAtMs: 1 } },
+      },
+    };
     const listed = listDevicePairing({ pending: {}, paired: paired as unknown as DevicePairedState }, T0);
     expect(listed.paired[0]!.tokens).toEqual([{ role: "node", scopes: [], createdAtMs: 1 }]);
   });
 
   it("remove unpairs the device and drops its pending requests; others are untouched", () => {
-    let state = { pending: {} as DevicePendingState, paired: pairDevice({ pending: {}, paired: {} }, input("d"), T0).paired };
+    let state = {
+      pending: {} as DevicePendingState,
+      paired: pairDevice({ pending: {}, paired: {} }, input("d"), T0).paired,
+    };
     state = { ...state, paired: pairDevice(state, input("other"), T0).paired };
     state.pending = requestDevicePairing(state, input("d", { role: "operator" }), T0 + 1, seededRandom(4)).pending!;
     state.pending = requestDevicePairing(state, input("x"), T0 + 1, seededRandom(5)).pending!;
@@ -233,7 +319,9 @@ describe("device reject, list and remove", () => {
     expect(Object.keys(out.paired!)).toEqual(["other"]);
     expect(Object.values(out.pending!).map((request) => request.deviceId)).toEqual(["x"]);
     expect(out.result).toEqual({ deviceId: "d" });
-    expect(() => removeDevice({ pending: out.pending!, paired: out.paired! }, { deviceId: "d" }, T0 + 3)).toThrowError(notFound);
+    expect(() => removeDevice({ pending: out.pending!, paired: out.paired! }, { deviceId: "d" }, T0 + 3)).toThrowError(
+      notFound,
+    );
     // A device that is only waiting can be removed too.
     const onlyWaiting = removeDevice({ pending: out.pending!, paired: out.paired! }, { deviceId: "x" }, T0 + 3);
     expect(onlyWaiting.pending).toEqual({});
@@ -242,14 +330,18 @@ describe("device reject, list and remove", () => {
 
   it("ids that name Object.prototype members are ordinary unknown ids", () => {
     expect(() => removeDevice({ pending: {}, paired: {} }, { deviceId: "constructor" }, T0)).toThrowError(notFound);
-    expect(verifyDeviceToken({}, { deviceId: "toString", role: "node", token: "x" }, T0).result).toEqual({ ok: false, reason: "device-not-paired" });
+    expect(verifyDeviceToken({}, { deviceId: "toString", role: "node", token: "x" }, T0).result).toEqual({
+      ok: false,
+      reason: "device-not-paired",
+    });
     const paired = pairDevice({ pending: {}, paired: {} }, input("constructor"), T0).paired;
     expect(Object.keys(paired)).toEqual(["constructor"]);
   });
 });
 
 describe("device tokens: rotate, revoke, verify", () => {
-  const base = () => pairDevice({ pending: {}, paired: {} }, input("d", { scopes: ["b", "a"] }), T0, seededRandom(1)).paired;
+  const base = () =>
+    pairDevice({ pending: {}, paired: {} }, input("d", { scopes: ["b", "a"] }), T0, seededRandom(1)).paired;
 
   it("rotate mints a new secret, keeps createdAtMs and scopes, sets rotatedAtMs", () => {
     const paired = base();
@@ -257,19 +349,34 @@ describe("device tokens: rotate, revoke, verify", () => {
     const token = out.paired.d!.tokens!.node!;
     expect(token.token).not.toBe(paired.d!.tokens!.node!.token);
     expect(token).toMatchObject({ role: "node", scopes: ["a", "b"], createdAtMs: T0, rotatedAtMs: T0 + 1000 });
-    expect(out.result).toEqual({ deviceId: "d", role: "node", token: token.token, scopes: ["a", "b"], rotatedAtMs: T0 + 1000 });
+    expect(out.result).toEqual({
+      deviceId: "d",
+      role: "node",
+      token: token.token,
+      scopes: ["a", "b"],
+      rotatedAtMs: T0 + 1000,
+    });
   });
 
   it("rotate with scopes replaces them (normalised) and clears a revocation", () => {
     const revoked = revokeDeviceToken(base(), { deviceId: "d", role: "node" }, T0 + 1).paired!;
-    const out = rotateDeviceToken(revoked, { deviceId: "d", role: "node", scopes: ["z", " y", "z"] }, T0 + 2, seededRandom(2));
+    const out = rotateDeviceToken(
+      revoked,
+      { deviceId: "d", role: "node", scopes: ["z", " y", "z"] },
+      T0 + 2,
+      seededRandom(2),
+    );
     expect(out.paired.d!.tokens!.node).toMatchObject({ scopes: ["y", "z"], rotatedAtMs: T0 + 2 });
     expect(out.paired.d!.tokens!.node!.revokedAtMs).toBeUndefined();
   });
 
   it("rotate fails for an unknown device or a role the device does not have", () => {
-    expect(() => rotateDeviceToken(base(), { deviceId: "nope", role: "node" }, T0, seededRandom(2))).toThrowError(notFound);
-    expect(() => rotateDeviceToken(base(), { deviceId: "d", role: "admin" }, T0, seededRandom(2))).toThrowError(notFound);
+    expect(() => rotateDeviceToken(base(), { deviceId: "nope", role: "node" }, T0, seededRandom(2))).toThrowError(
+      notFound,
+    );
+    expect(() => rotateDeviceToken(base(), { deviceId: "d", role: "admin" }, T0, seededRandom(2))).toThrowError(
+      notFound,
+    );
   });
 
   it("revoke sets revokedAtMs once; revoking again changes nothing", () => {
@@ -297,13 +404,17 @@ describe("device tokens: rotate, revoke, verify", () => {
     expect(check("d", "node", "wrong", ["nope"]).result).toEqual({ ok: false, reason: "token-mismatch" });
     expect(check("d", "node", `${secret}x`).result).toEqual({ ok: false, reason: "token-mismatch" });
     expect(check("d", "node", secret, ["a", "c"]).result).toEqual({ ok: false, reason: "scope-mismatch" });
-    for (const failed of [check("d", "node", "wrong"), check("d", "node", secret, ["c"])]) expect(failed.paired).toBeUndefined();
+    for (const failed of [check("d", "node", "wrong"), check("d", "node", secret, ["c"])])
+      expect(failed.paired).toBeUndefined();
 
     const ok = check("d", "node", secret, [" b", "a"]);
     expect(ok.result).toEqual({ ok: true });
     expect(ok.paired!.d!.tokens!.node!.lastUsedAtMs).toBe(T0 + 100);
 
     const revoked = revokeDeviceToken(paired, { deviceId: "d", role: "node" }, T0 + 1).paired!;
-    expect(verifyDeviceToken(revoked, { deviceId: "d", role: "node", token: "wrong" }, T0 + 2).result).toEqual({ ok: false, reason: "token-revoked" });
+    expect(verifyDeviceToken(revoked, { deviceId: "d", role: "node", token: "wrong" }, T0 + 2).result).toEqual({
+      ok: false,
+      reason: "token-revoked",
+    });
   });
 });

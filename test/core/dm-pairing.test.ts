@@ -53,7 +53,12 @@ function send(
   state: { pending: PendingState; allow: AllowState },
   senderId: string,
   now: number,
-  options: { meta?: Record<string, string>; maxPending?: number; random?: (n: number) => Uint8Array; channel?: string } = {},
+  options: {
+    meta?: Record<string, string>;
+    maxPending?: number;
+    random?: (n: number) => Uint8Array;
+    channel?: string;
+  } = {},
 ) {
   const outcome = requestPairing(
     state,
@@ -115,7 +120,8 @@ describe("request: a new sender", () => {
   });
 
   it("tells each channel's sender their id with that channel's reply line", () => {
-    const reply = (channel: string, id: string) => pairingReplyText(resolveChannel(channel), id, "ABCD2345").split("\n")[2];
+    const reply = (channel: string, id: string) =>
+      pairingReplyText(resolveChannel(channel), id, "ABCD2345").split("\n")[2];
     expect(reply("whatsapp", "+49151")).toBe("Your WhatsApp phone number: +49151");
     expect(reply("signal", "+49151")).toBe("Your Signal number: +49151");
     expect(reply("signal", "uuid:0b5e")).toBe("Your Signal sender id: uuid:0b5e");
@@ -123,7 +129,9 @@ describe("request: a new sender", () => {
     expect(reply("discord", "803")).toBe("Your Discord user id: 803");
     expect(reply("slack", "U024")).toBe("Your Slack user id: U024");
     expect(reply("matrix", "@a:b")).toBe("Your Matrix user id: @a:b");
-    expect(pairingReplyText(resolveChannel("IMSG"), "x", "ABCD2345").split("\n")[7]).toBe("moltbot pairing approve imessage ABCD2345");
+    expect(pairingReplyText(resolveChannel("IMSG"), "x", "ABCD2345").split("\n")[7]).toBe(
+      "moltbot pairing approve imessage ABCD2345",
+    );
   });
 
   it("rejects empty, over-long and control-character sender ids as usage errors", () => {
@@ -157,7 +165,8 @@ describe("request: a new sender", () => {
 });
 
 describe("request: a repeat sender", () => {
-  const first = () => send({ pending: emptyPending(), allow: emptyAllow() }, "123", T0, { meta: { username: "alice" } });
+  const first = () =>
+    send({ pending: emptyPending(), allow: emptyAllow() }, "123", T0, { meta: { username: "alice" } });
 
   it("gets status pending with the same code, no message, and the original expiry", () => {
     const created = first();
@@ -223,8 +232,13 @@ describe("request: an approved sender", () => {
   });
 
   it("is recognised through the channel's prefixes", () => {
-    expect(send({ pending: emptyPending(), allow: allowOf("123") }, "telegram:123", T0).outcome.result.status).toBe("allowed");
-    expect(send({ pending: emptyPending(), allow: allowOf("U1") }, "user:U1", T0, { channel: "slack" }).outcome.result.status).toBe("allowed");
+    expect(send({ pending: emptyPending(), allow: allowOf("123") }, "telegram:123", T0).outcome.result.status).toBe(
+      "allowed",
+    );
+    expect(
+      send({ pending: emptyPending(), allow: allowOf("U1") }, "user:U1", T0, { channel: "slack" }).outcome.result
+        .status,
+    ).toBe("allowed");
   });
 });
 
@@ -253,7 +267,9 @@ describe("expiry boundary (1 hour after createdAt)", () => {
     const expired = errorOf(() => approveCode(state(), { channel: telegram, code: "ABCD2345" }, now));
     expect(expired.code).toBe("NOT_FOUND");
     expect(expired.message).toBe(unknown.message.replace("ZZZZ2345", "ABCD2345"));
-    expect(errorOf(() => rejectCode(state().pending, { channel: telegram, code: "abcd2345" }, now)).code).toBe("NOT_FOUND");
+    expect(errorOf(() => rejectCode(state().pending, { channel: telegram, code: "abcd2345" }, now)).code).toBe(
+      "NOT_FOUND",
+    );
     expect(send(state(), "123", now).outcome.result.status).toBe("created");
   });
 
@@ -286,7 +302,10 @@ describe("expiry boundary (1 hour after createdAt)", () => {
     expect(viaRequest.requests.map((r) => r.id)).toEqual(["123", "new"]);
     const viaRepeat = send({ pending: mixed(), allow: emptyAllow() }, "123", T0).outcome.pending!;
     expect(viaRepeat.requests.map((r) => r.id)).toEqual(["123"]);
-    expect(approveCode({ pending: mixed(), allow: emptyAllow() }, { channel: telegram, code: "ABCD2345" }, T0).pending.requests).toEqual([]);
+    expect(
+      approveCode({ pending: mixed(), allow: emptyAllow() }, { channel: telegram, code: "ABCD2345" }, T0).pending
+        .requests,
+    ).toEqual([]);
     expect(rejectCode(mixed(), { channel: telegram, code: "ABCD2345" }, T0).pending.requests).toEqual([]);
   });
 });
@@ -369,7 +388,10 @@ describe("approve", () => {
     pending: {
       version: 1 as const,
       gatewayHint: { keep: true },
-      requests: [req("tg:777", "ABCD2345", T0, { meta: { username: "a" }, agent: "main" }), req("888", "EFGH2345", T0 + 1, { future: [1] })],
+      requests: [
+        req("tg:777", "ABCD2345", T0, { meta: { username: "a" }, agent: "main" }),
+        req("888", "EFGH2345", T0 + 1, { future: [1] }),
+      ],
     },
     allow: { version: 1 as const, allowFrom: ["111"], note: "kept" },
   });
@@ -379,7 +401,11 @@ describe("approve", () => {
     expect(outcome.result).toEqual({ channel: "telegram", code: "ABCD2345", id: "tg:777", message: APPROVED_MESSAGE });
     expect(APPROVED_MESSAGE).toBe("Moltbot access approved. Send a message to start chatting.");
     expect(outcome.allow).toEqual({ version: 1, allowFrom: ["111", "777"], note: "kept" });
-    expect(outcome.pending).toEqual({ version: 1, gatewayHint: { keep: true }, requests: [req("888", "EFGH2345", T0 + 1, { future: [1] })] });
+    expect(outcome.pending).toEqual({
+      version: 1,
+      gatewayHint: { keep: true },
+      requests: [req("888", "EFGH2345", T0 + 1, { future: [1] })],
+    });
   });
 
   it("never adds a duplicate to the allowlist", () => {
@@ -393,9 +419,13 @@ describe("approve", () => {
   it("unknown and expired codes give the same NOT_FOUND error naming the list command", () => {
     const unknown = errorOf(() => approveCode(state(), { channel: telegram, code: "WXYZ2345" }, T0));
     expect(unknown.code).toBe("NOT_FOUND");
-    expect(unknown.message).toBe('No pending telegram request with code WXYZ2345. Run "moltbot pairing list telegram" to see pending codes.');
+    expect(unknown.message).toBe(
+      'No pending telegram request with code WXYZ2345. Run "moltbot pairing list telegram" to see pending codes.',
+    );
     const expired = errorOf(() => approveCode(state(), { channel: telegram, code: "ABCD2345" }, T0 + HOUR + 1));
-    expect(expired).toEqual(expect.objectContaining({ code: "NOT_FOUND", message: unknown.message.replace("WXYZ2345", "ABCD2345") }));
+    expect(expired).toEqual(
+      expect.objectContaining({ code: "NOT_FOUND", message: unknown.message.replace("WXYZ2345", "ABCD2345") }),
+    );
   });
 
   it("refuses to allowlist a stored request whose id normalises to * or nothing", () => {
@@ -422,7 +452,10 @@ describe("reject", () => {
 
 describe("revoke", () => {
   it("normalises like approve: revoke telegram tg:123 removes 123", () => {
-    const outcome = revokeSender({ version: 1, allowFrom: ["123", "456"], extra: true }, { channel: telegram, senderId: "tg:123" });
+    const outcome = revokeSender(
+      { version: 1, allowFrom: ["123", "456"], extra: true },
+      { channel: telegram, senderId: "tg:123" },
+    );
     expect(outcome.result).toEqual({ channel: "telegram", id: "123", removed: true });
     expect(outcome.allow).toEqual({ version: 1, allowFrom: ["456"], extra: true });
   });
@@ -438,7 +471,12 @@ describe("revoke", () => {
 
 describe("listing order", () => {
   it("lists live requests oldest first whatever the file order", () => {
-    const pending = pendingOf(req("c", "CCCC2345", T0 + 2000), req("a", "AAAA2345", T0), req("x", "XXXX2345", T0 - HOUR - 1), req("b", "BBBB2345", T0 + 1));
+    const pending = pendingOf(
+      req("c", "CCCC2345", T0 + 2000),
+      req("a", "AAAA2345", T0),
+      req("x", "XXXX2345", T0 - HOUR - 1),
+      req("b", "BBBB2345", T0 + 1),
+    );
     expect(liveRequests(pending, T0 + 5000).map((r) => r.id)).toEqual(["a", "b", "c"]);
   });
 });

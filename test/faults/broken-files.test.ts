@@ -1,7 +1,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { expectJsonError, expectOneCleanErrorLine, faultDir, fingerprint, inBatches, moltbot, seededFloat } from "./fault-helpers.js";
+import {
+  expectJsonError,
+  expectOneCleanErrorLine,
+  faultDir,
+  fingerprint,
+  inBatches,
+  moltbot,
+  seededFloat,
+} from "./fault-helpers.js";
 
 /*
  * Broken store files (SPEC §5): a file that is not valid JSON or not the expected shape is never
@@ -194,73 +202,91 @@ function breakFile(file: string, breakage: Breakage): void {
   }
 }
 
-const cases = TARGETS.flatMap((target) => Object.entries(target.broken).map(([kind, breakage]) => ({ target, kind, breakage })));
+const cases = TARGETS.flatMap((target) =>
+  Object.entries(target.broken).map(([kind, breakage]) => ({ target, kind, breakage })),
+);
 let commandsRun = 0;
 
 describe("broken store files", () => {
-  it.concurrent.each(cases)("$target.name, $kind: every command exits 3 naming the file, which stays byte-identical; doctor --fix moves it aside", async ({ target, kind, breakage }) => {
-    const stateDir = path.join(faultDir(), "state");
-    const values = await target.setup(stateDir);
-    const file = path.join(stateDir, target.relPath);
-    breakFile(file, breakage);
-    // Every other store file, to prove a failed command wrote none of them either.
-    const others = ["credentials", "devices", "nodes"]
-      .flatMap((dir) => (fs.existsSync(path.join(stateDir, dir)) ? fs.readdirSync(path.join(stateDir, dir)).map((name) => path.join(stateDir, dir, name)) : []))
-      .filter((other) => other !== file);
-    const before = fingerprint(file);
-    const othersBefore = others.map(fingerprint);
+  it.concurrent.each(cases)(
+    "$target.name, $kind: every command exits 3 naming the file, which stays byte-identical; doctor --fix moves it aside",
+    async ({ target, kind, breakage }) => {
+      const stateDir = path.join(faultDir(), "state");
+      const values = await target.setup(stateDir);
+      const file = path.join(stateDir, target.relPath);
+      breakFile(file, breakage);
+      // Every other store file, to prove a failed command wrote none of them either.
+      const others = ["credentials", "devices", "nodes"]
+        .flatMap((dir) =>
+          fs.existsSync(path.join(stateDir, dir))
+            ? fs.readdirSync(path.join(stateDir, dir)).map((name) => path.join(stateDir, dir, name))
+            : [],
+        )
+        .filter((other) => other !== file);
+      const before = fingerprint(file);
+      const othersBefore = others.map(fingerprint);
 
-    const commands = target.commands(values);
-    const outcomes = await inBatches(commands, 2, (command) =>
-      Array.isArray(command) ? moltbot(command, { stateDir }) : moltbot(command.args, { stateDir, input: command.input }),
-    );
-    outcomes.forEach((outcome) => {
-      expectOneCleanErrorLine(outcome, [3]);
-      expect(outcome.stderr).toContain(file);
-      expect(outcome.stderr).toContain("moltbot doctor");
-    });
-    const json = expectJsonError(await moltbot([...(commands[0] as string[]), "--json"], { stateDir }), [3]);
-    expect(json.code).toBe("STORE_CORRUPT");
-    expect(json.message).toContain(file);
-    commandsRun += commands.length + 1;
+      const commands = target.commands(values);
+      const outcomes = await inBatches(commands, 2, (command) =>
+        Array.isArray(command)
+          ? moltbot(command, { stateDir })
+          : moltbot(command.args, { stateDir, input: command.input }),
+      );
+      outcomes.forEach((outcome) => {
+        expectOneCleanErrorLine(outcome, [3]);
+        expect(outcome.stderr).toContain(file);
+        expect(outcome.stderr).toContain("moltbot doctor");
+      });
+      const json = expectJsonError(await moltbot([...(commands[0] as string[]), "--json"], { stateDir }), [3]);
+      expect(json.code).toBe("STORE_CORRUPT");
+      expect(json.message).toContain(file);
+      commandsRun += commands.length + 1;
 
-    expect(fingerprint(file)).toBe(before);
-    expect(others.map(fingerprint)).toEqual(othersBefore);
-    expect(fs.existsSync(`${file}.lock`)).toBe(false);
-
-    const diagnosis = await moltbot(["doctor", "--json"], { stateDir });
-    expect(diagnosis.code).toBe(1);
-    const report = JSON.parse(diagnosis.stdout) as { ok: boolean; findings: { file: string; problem: string; fixed: boolean; severity: string }[] };
-    expect(report.ok).toBe(false);
-    expect(report.findings).toEqual([expect.objectContaining({ file, fixed: false, severity: "error" })]);
-    expect(fingerprint(file)).toBe(before);
-
-    const fixed = await moltbot(["doctor", "--fix", "--json"], { stateDir });
-    const fixReport = JSON.parse(fixed.stdout) as typeof report;
-    const asideName = fs.readdirSync(path.dirname(file)).find((name) => name.startsWith(`${path.basename(file)}.corrupt-`));
-    if (kind.startsWith("newer version")) {
-      // A newer gateway's data is valid, just not ours: left in place, the operator is told to upgrade.
-      expect(fixed.code).toBe(1);
-      expect(fixReport.findings[0]!.problem).toContain("upgrade moltbot");
-      expect(asideName).toBeUndefined();
       expect(fingerprint(file)).toBe(before);
-      return;
-    }
-    expect(fixed.code, fixed.stdout).toBe(0);
-    expect(fixReport.findings).toEqual([expect.objectContaining({ file, fixed: true })]);
-    expect(asideName).toMatch(/\.corrupt-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z$/);
-    expect(fs.existsSync(file)).toBe(false);
-    expect(fingerprint(path.join(path.dirname(file), asideName!))).toBe(before);
-    expect(others.map(fingerprint)).toEqual(othersBefore);
+      expect(others.map(fingerprint)).toEqual(othersBefore);
+      expect(fs.existsSync(`${file}.lock`)).toBe(false);
 
-    const again = await moltbot(target.afterFix, { stateDir });
-    expect(again.code, again.stderr).toBe(0);
-    expect((await moltbot(["doctor"], { stateDir })).code).toBe(0);
-  });
+      const diagnosis = await moltbot(["doctor", "--json"], { stateDir });
+      expect(diagnosis.code).toBe(1);
+      const report = JSON.parse(diagnosis.stdout) as {
+        ok: boolean;
+        findings: { file: string; problem: string; fixed: boolean; severity: string }[];
+      };
+      expect(report.ok).toBe(false);
+      expect(report.findings).toEqual([expect.objectContaining({ file, fixed: false, severity: "error" })]);
+      expect(fingerprint(file)).toBe(before);
+
+      const fixed = await moltbot(["doctor", "--fix", "--json"], { stateDir });
+      const fixReport = JSON.parse(fixed.stdout) as typeof report;
+      const asideName = fs
+        .readdirSync(path.dirname(file))
+        .find((name) => name.startsWith(`${path.basename(file)}.corrupt-`));
+      if (kind.startsWith("newer version")) {
+        // A newer gateway's data is valid, just not ours: left in place, the operator is told to upgrade.
+        expect(fixed.code).toBe(1);
+        expect(fixReport.findings[0]!.problem).toContain("upgrade moltbot");
+        expect(asideName).toBeUndefined();
+        expect(fingerprint(file)).toBe(before);
+        return;
+      }
+      expect(fixed.code, fixed.stdout).toBe(0);
+      expect(fixReport.findings).toEqual([expect.objectContaining({ file, fixed: true })]);
+      expect(asideName).toMatch(/\.corrupt-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z$/);
+      expect(fs.existsSync(file)).toBe(false);
+      expect(fingerprint(path.join(path.dirname(file), asideName!))).toBe(before);
+      expect(others.map(fingerprint)).toEqual(othersBefore);
+
+      const again = await moltbot(target.afterFix, { stateDir });
+      expect(again.code, again.stderr).toBe(0);
+      expect((await moltbot(["doctor"], { stateDir })).code).toBe(0);
+    },
+  );
 
   it("covered every breakage of every store file", () => {
     // Nine breakages of each DM file; seven of each device and node file (they carry no version).
     expect(cases.length).toBe(2 * 9 + 4 * 7);
-    console.log(`broken-file figures: ${JSON.stringify({ files: TARGETS.length, breakages: cases.length, commandsRun })}`);
+    console.log(
+      `broken-file figures: ${JSON.stringify({ files: TARGETS.length, breakages: cases.length, commandsRun })}`,
+    );
   });
 });

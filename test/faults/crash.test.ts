@@ -51,7 +51,16 @@ describe("crashes", () => {
 
     const requested = new Map<string, Acked>(); // acknowledged requests, by channel/sender
     const mustBeAllowed = new Set<string>(); // acknowledged approvals (and "already allowed" answers)
-    const figures = { rounds: 0, spawned: 0, killed: 0, acknowledged: 0, lockTimeouts: 0, locksLeft: 0, tempsLeft: 0, fileChecks: 0 };
+    const figures = {
+      rounds: 0,
+      spawned: 0,
+      killed: 0,
+      acknowledged: 0,
+      lockTimeouts: 0,
+      locksLeft: 0,
+      tempsLeft: 0,
+      fileChecks: 0,
+    };
     let nextSender = 1000;
 
     const checkStore = () => {
@@ -67,7 +76,10 @@ describe("crashes", () => {
         for (const acked of requested.values()) {
           if (acked.channel !== name) continue;
           const stillPending = live.some((request) => request.id === acked.sender && request.code === acked.code);
-          expect(stillPending || allow.allowFrom.includes(acked.sender), `acknowledged request ${acked.channel}/${acked.sender} lost`).toBe(true);
+          expect(
+            stillPending || allow.allowFrom.includes(acked.sender),
+            `acknowledged request ${acked.channel}/${acked.sender} lost`,
+          ).toBe(true);
         }
         for (const key of mustBeAllowed) {
           const [channelName, sender] = key.split("/") as [string, string];
@@ -160,7 +172,9 @@ describe("crashes", () => {
     // The operator approves everything still waiting, with no kill: every approval succeeds,
     // and every acknowledged request ends on the allowlist.
     const open = [...requested.values()].filter((acked) => !mustBeAllowed.has(keyOf(acked.channel, acked.sender)));
-    const finals = await inBatches(open, 2, (acked) => moltbot(["pairing", "approve", acked.channel, acked.code, "--json"], { stateDir, env: ENV }));
+    const finals = await inBatches(open, 2, (acked) =>
+      moltbot(["pairing", "approve", acked.channel, acked.code, "--json"], { stateDir, env: ENV }),
+    );
     finals.forEach((outcome, index) => {
       const acked = open[index]!;
       // NOT_FOUND only when a killed approve already completed (its sender is then allowed).
@@ -184,7 +198,9 @@ describe("crashes", () => {
 
     expect(figures.killed).toBeGreaterThan(ROUNDS);
     expect(figures.acknowledged).toBeGreaterThan(ROUNDS * 2);
-    console.log(`crash figures: ${JSON.stringify({ seed: SEED, ...figures, requestsAcknowledged: requested.size, finalApprovals: open.length })}`);
+    console.log(
+      `crash figures: ${JSON.stringify({ seed: SEED, ...figures, requestsAcknowledged: requested.size, finalApprovals: open.length })}`,
+    );
   }, 120_000);
 
   it("device writers SIGKILLed at random moments never leave an unparsable file or lose an acknowledged request or approval", async () => {
@@ -218,7 +234,20 @@ describe("crashes", () => {
           return { deviceId, args: ["devices", "approve", requestId, "--json"] };
         }
         const deviceId = `dev-${nextDevice++}`;
-        return { deviceId, args: ["devices", "request", "--device-id", deviceId, "--public-key", `key-${deviceId}`, "--role", "node", "--json"] };
+        return {
+          deviceId,
+          args: [
+            "devices",
+            "request",
+            "--device-id",
+            deviceId,
+            "--public-key",
+            `key-${deviceId}`,
+            "--role",
+            "node",
+            "--json",
+          ],
+        };
       });
       const outcomes = await Promise.all(
         tasks.map((task) => {
@@ -236,7 +265,9 @@ describe("crashes", () => {
         const task = tasks[index]!;
         if (outcome.signal === "SIGKILL") return void figures.killed++;
         if (outcome.code === 3) {
-          expect(JSON.parse(outcome.stdout)).toMatchObject({ error: { code: "STORE_LOCKED", message: expect.stringContaining("moltbot doctor") } });
+          expect(JSON.parse(outcome.stdout)).toMatchObject({
+            error: { code: "STORE_LOCKED", message: expect.stringContaining("moltbot doctor") },
+          });
           return void figures.lockTimeouts++;
         }
         // Approving a request a killed approve already completed: gone from pending, device paired.
@@ -256,13 +287,17 @@ describe("crashes", () => {
     }
 
     const open = [...requested].filter(([deviceId]) => !approved.has(deviceId));
-    const finals = await inBatches(open, 2, ([, requestId]) => moltbot(["devices", "approve", requestId, "--json"], { stateDir, env: ENV }));
+    const finals = await inBatches(open, 2, ([, requestId]) =>
+      moltbot(["devices", "approve", requestId, "--json"], { stateDir, env: ENV }),
+    );
     finals.forEach((outcome, index) => {
       expect([0, 1], outcome.stdout).toContain(outcome.code);
       approved.add(open[index]![0]);
     });
     checkStore();
     expect(figures.killed).toBeGreaterThan(ROUNDS / 2);
-    console.log(`device crash figures: ${JSON.stringify({ seed: SEED + 1, ...figures, requestsAcknowledged: requested.size, finalApprovals: open.length })}`);
+    console.log(
+      `device crash figures: ${JSON.stringify({ seed: SEED + 1, ...figures, requestsAcknowledged: requested.size, finalApprovals: open.length })}`,
+    );
   }, 120_000);
 });

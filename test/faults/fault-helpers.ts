@@ -60,12 +60,15 @@ export function startMoltbot(args: readonly string[], options: SpawnOptions): Ru
   if (options.input !== undefined) child.stdin!.on("error", () => {}).end(options.input);
   const done = new Promise<Outcome>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - started, endedAt: Date.now() }));
+    child.on("close", (code, signal) =>
+      resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - started, endedAt: Date.now() }),
+    );
   });
   return { child, done };
 }
 
-export const moltbot = (args: readonly string[], options: SpawnOptions): Promise<Outcome> => startMoltbot(args, options).done;
+export const moltbot = (args: readonly string[], options: SpawnOptions): Promise<Outcome> =>
+  startMoltbot(args, options).done;
 
 /** Run `tasks` with at most `limit` at a time (two cores shared with other suites). */
 export async function inBatches<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {

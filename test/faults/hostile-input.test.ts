@@ -4,7 +4,14 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/program.js";
 import type { CliIO } from "../../src/cli/output.js";
 import { listTree } from "../helpers.js";
-import { expectJsonError, expectOneCleanErrorLine, faultDir, hasRawControl, inBatches, moltbot } from "./fault-helpers.js";
+import {
+  expectJsonError,
+  expectOneCleanErrorLine,
+  faultDir,
+  hasRawControl,
+  inBatches,
+  moltbot,
+} from "./fault-helpers.js";
 
 /*
  * Hostile input: whatever a sender, a device or a confused operator passes, moltbot answers with
@@ -45,14 +52,32 @@ const CASES: Case[] = [
   { name: "sender id with an escape sequence", args: ["pairing", "request", "telegram", `${CSI_CLEAR}123`], exit: 2 },
   { name: "sender id with a newline", args: ["pairing", "request", "telegram", "123\nApproved!"], exit: 2 },
   { name: "blank sender id", args: ["pairing", "request", "telegram", "   "], exit: 2 },
-  { name: "meta key with an escape sequence", args: ["pairing", "request", "telegram", "123", "--meta", `${CSI_CLEAR}=x`], exit: 2 },
-  { name: "meta value with an escape sequence", args: ["pairing", "request", "telegram", "123", "--meta", `username=${CSI_CLEAR}x`], exit: 2 },
+  {
+    name: "meta key with an escape sequence",
+    args: ["pairing", "request", "telegram", "123", "--meta", `${CSI_CLEAR}=x`],
+    exit: 2,
+  },
+  {
+    name: "meta value with an escape sequence",
+    args: ["pairing", "request", "telegram", "123", "--meta", `username=${CSI_CLEAR}x`],
+    exit: 2,
+  },
   { name: "meta key __proto__", args: ["pairing", "request", "telegram", "123", "--meta", "__proto__=x"], exit: 2 },
   { name: "meta without =", args: ["pairing", "request", "telegram", "123", "--meta", "username"], exit: 2 },
-  { name: "meta value of 100 kB", args: ["pairing", "request", "telegram", "123", "--meta", `username=${HUGE_ID}`], exit: 2 },
+  {
+    name: "meta value of 100 kB",
+    args: ["pairing", "request", "telegram", "123", "--meta", `username=${HUGE_ID}`],
+    exit: 2,
+  },
   {
     name: "17 meta entries",
-    args: ["pairing", "request", "telegram", "123", ...Array.from({ length: 17 }, (_, i) => ["--meta", `k${i}=v`]).flat()],
+    args: [
+      "pairing",
+      "request",
+      "telegram",
+      "123",
+      ...Array.from({ length: 17 }, (_, i) => ["--meta", `k${i}=v`]).flat(),
+    ],
     exit: 2,
   },
   { name: "code with a space inside", args: ["pairing", "approve", "telegram", "ABCD 2345"], exit: 2 },
@@ -78,8 +103,16 @@ const CASES: Case[] = [
   { name: "device remove of a path", args: ["devices", "remove", "../x"], exit: 1 },
   { name: "node request id as a path", args: ["nodes", "approve", "../../x"], exit: 1 },
   { name: "100 kB device id", args: ["devices", "request", "--device-id", HUGE_ID, "--public-key", "k"], exit: 2 },
-  { name: "device name with an escape sequence", args: ["devices", "request", "--device-id", "d1", "--public-key", "k", "--name", `${CSI_CLEAR}x`], exit: 2 },
-  { name: "device id with a newline", args: ["devices", "request", "--device-id", "d1\nd2", "--public-key", "k"], exit: 2 },
+  {
+    name: "device name with an escape sequence",
+    args: ["devices", "request", "--device-id", "d1", "--public-key", "k", "--name", `${CSI_CLEAR}x`],
+    exit: 2,
+  },
+  {
+    name: "device id with a newline",
+    args: ["devices", "request", "--device-id", "d1\nd2", "--public-key", "k"],
+    exit: 2,
+  },
   { name: "missing --public-key", args: ["devices", "request", "--device-id", "d1"], exit: 2 },
   { name: "missing --device-id value", args: ["devices", "request", "--device-id"], exit: 2 },
   { name: "missing --role", args: ["devices", "rotate", "--device", "d1"], exit: 2 },
@@ -178,7 +211,11 @@ describe("hostile input", () => {
       `${JSON.stringify({ version: 1, requests: [{ id: "123", code: "ABCD2345", createdAt: at, lastSeenAt: at, meta: { username: evil } }] })}\n`,
       { mode: 0o600 },
     );
-    for (const args of [["pairing", "list", "telegram"], ["pairing", "list"], ["pairing", "request", "telegram", "123"]]) {
+    for (const args of [
+      ["pairing", "list", "telegram"],
+      ["pairing", "list"],
+      ["pairing", "request", "telegram", "123"],
+    ]) {
       const outcome = await moltbot(args, { stateDir });
       expect(outcome.code).toBe(0);
       expect(hasRawControl(outcome.stdout + outcome.stderr), args.join(" ")).toBe(false);
@@ -187,6 +224,8 @@ describe("hostile input", () => {
     expect(listed.stdout).toContain("username=\\e[2J\\e[H\\e]0;pwned\\x07\\x9b31m");
     // JSON escapes control characters by itself and keeps the data exact.
     const json = await moltbot(["pairing", "list", "telegram", "--json"], { stateDir });
-    expect((JSON.parse(json.stdout) as { requests: { meta: { username: string } }[] }).requests[0]!.meta.username).toBe(evil);
+    expect((JSON.parse(json.stdout) as { requests: { meta: { username: string } }[] }).requests[0]!.meta.username).toBe(
+      evil,
+    );
   });
 });

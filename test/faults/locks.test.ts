@@ -35,7 +35,7 @@ function startHolder(file: string, holdMs: number, data?: string): Holder {
         const match = new RegExp(`^${word} (\\d+)$`, "m").exec(output);
         if (match) resolve(Number(match[1]));
       };
-      child.stdout!.on("data", (chunk: Buffer) => {
+      child.stdout.on("data", (chunk: Buffer) => {
         output += chunk.toString("utf8");
         check();
       });
@@ -122,7 +122,12 @@ describe("locks", () => {
     expect(fs.statSync(`${file}.lock`).isDirectory()).toBe(true);
 
     // The one read-modify-write notices it too, starts over, and gives up at the deadline unwritten.
-    const storeFile = { path: file, label: "a telegram allowlist", schema: allowFileSchema, empty: () => ({ version: 1 as const, allowFrom: [] }) };
+    const storeFile = {
+      path: file,
+      label: "a telegram allowlist",
+      schema: allowFileSchema,
+      empty: () => ({ version: 1 as const, allowFrom: [] }),
+    };
     const previous = process.env.MOLTBOT_LOCK_TIMEOUT_MS;
     process.env.MOLTBOT_LOCK_TIMEOUT_MS = "300";
     fs.rmdirSync(`${file}.lock`);
@@ -161,41 +166,47 @@ describe("locks", () => {
     expect(fs.existsSync(`${pendingFile}.lock`)).toBe(false);
   });
 
-  it.concurrent("a live lock is never stolen, even when held longer than the stale time: the command waits and succeeds after release", async () => {
-    const { stateDir, code, pendingFile, allowFile } = await storeWithRequest();
-    // The holder adds a request of its own while it holds the lock: that write must survive.
-    const current = readJsonFile<{ version: 1; requests: Record<string, unknown>[] }>(pendingFile);
-    const at = new Date().toISOString();
-    const holderRequest = { id: "999", code: "HHHHHHHH", createdAt: at, lastSeenAt: at };
-    const data = `${JSON.stringify({ ...current, requests: [...current.requests, holderRequest] }, null, 2)}\n`;
-    const holder = startHolder(pendingFile, LOCK_STALE_MS + 1_000, data);
-    await holder.locked;
+  it.concurrent(
+    "a live lock is never stolen, even when held longer than the stale time: the command waits and succeeds after release",
+    async () => {
+      const { stateDir, code, pendingFile, allowFile } = await storeWithRequest();
+      // The holder adds a request of its own while it holds the lock: that write must survive.
+      const current = readJsonFile<{ version: 1; requests: Record<string, unknown>[] }>(pendingFile);
+      const at = new Date().toISOString();
+      const holderRequest = { id: "999", code: "HHHHHHHH", createdAt: at, lastSeenAt: at };
+      const data = `${JSON.stringify({ ...current, requests: [...current.requests, holderRequest] }, null, 2)}\n`;
+      const holder = startHolder(pendingFile, LOCK_STALE_MS + 1_000, data);
+      await holder.locked;
 
-    const approve = await moltbot(["pairing", "approve", "telegram", code, "--json"], { stateDir });
-    const releasedAt = await holder.released;
-    expect(approve.code, approve.stdout).toBe(0);
-    expect(approve.endedAt).toBeGreaterThanOrEqual(releasedAt);
-    expect(holder.output()).not.toContain("compromised");
-    expect(readJsonFile<{ requests: { id: string }[] }>(pendingFile).requests.map((r) => r.id)).toEqual(["999"]);
-    expect(readJsonFile(allowFile)).toEqual({ version: 1, allowFrom: ["111"] });
-  });
-
-  it.concurrent("with the default 15 s budget, a lock that stays busy gives exit 3 after about 15 s: a command never hangs", async () => {
-    const { stateDir, pendingFile } = await storeWithRequest();
-    const holder = startHolder(pendingFile, -1);
-    await holder.locked;
-    try {
-      const before = fingerprint(pendingFile);
-      const run = startMoltbot(["pairing", "request", "telegram", "222"], { stateDir, timeoutMs: 30_000 });
-      const outcome = await run.done;
-      expectOneCleanErrorLine(outcome, [3]);
-      expect(outcome.stderr).toContain("moltbot doctor");
-      expect(outcome.elapsedMs).toBeGreaterThanOrEqual(15_000);
-      expect(outcome.elapsedMs).toBeLessThan(20_000);
+      const approve = await moltbot(["pairing", "approve", "telegram", code, "--json"], { stateDir });
+      const releasedAt = await holder.released;
+      expect(approve.code, approve.stdout).toBe(0);
+      expect(approve.endedAt).toBeGreaterThanOrEqual(releasedAt);
       expect(holder.output()).not.toContain("compromised");
-      expect(fingerprint(pendingFile)).toBe(before);
-    } finally {
-      holder.child.kill("SIGKILL");
-    }
-  });
+      expect(readJsonFile<{ requests: { id: string }[] }>(pendingFile).requests.map((r) => r.id)).toEqual(["999"]);
+      expect(readJsonFile(allowFile)).toEqual({ version: 1, allowFrom: ["111"] });
+    },
+  );
+
+  it.concurrent(
+    "with the default 15 s budget, a lock that stays busy gives exit 3 after about 15 s: a command never hangs",
+    async () => {
+      const { stateDir, pendingFile } = await storeWithRequest();
+      const holder = startHolder(pendingFile, -1);
+      await holder.locked;
+      try {
+        const before = fingerprint(pendingFile);
+        const run = startMoltbot(["pairing", "request", "telegram", "222"], { stateDir, timeoutMs: 30_000 });
+        const outcome = await run.done;
+        expectOneCleanErrorLine(outcome, [3]);
+        expect(outcome.stderr).toContain("moltbot doctor");
+        expect(outcome.elapsedMs).toBeGreaterThanOrEqual(15_000);
+        expect(outcome.elapsedMs).toBeLessThan(20_000);
+        expect(holder.output()).not.toContain("compromised");
+        expect(fingerprint(pendingFile)).toBe(before);
+      } finally {
+        holder.child.kill("SIGKILL");
+      }
+    },
+  );
 });

@@ -2,7 +2,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { readJsonFile } from "../helpers.js";
-import { NOBODY, RUNNING_AS_ROOT, expectOneCleanErrorLine, faultDir, fingerprint, moltbot, type SpawnOptions } from "./fault-helpers.js";
+import {
+  NOBODY,
+  RUNNING_AS_ROOT,
+  expectOneCleanErrorLine,
+  faultDir,
+  fingerprint,
+  moltbot,
+  type SpawnOptions,
+} from "./fault-helpers.js";
 
 /*
  * Permissions. The suite runs as root in CI, and root reads and writes whatever the mode says, so
@@ -37,7 +45,10 @@ describe("permissions", () => {
     const code = await codeOf(stateDir, "111", options);
     expect((await moltbot(["pairing", "approve", "telegram", code], options)).code).toBe(0);
     expect((await moltbot(["pairing", "request", "discord", "555"], options)).code).toBe(0);
-    const device = await moltbot(["devices", "request", "--device-id", "d1", "--public-key", "k1", "--role", "node", "--json"], options);
+    const device = await moltbot(
+      ["devices", "request", "--device-id", "d1", "--public-key", "k1", "--role", "node", "--json"],
+      options,
+    );
     const requestId = (JSON.parse(device.stdout) as { request: { requestId: string } }).request.requestId;
     expect((await moltbot(["devices", "approve", requestId], options)).code).toBe(0);
     expect((await moltbot(["devices", "request", "--device-id", "d2", "--public-key", "k2"], options)).code).toBe(0);
@@ -45,7 +56,10 @@ describe("permissions", () => {
     const credentials = path.join(stateDir, "credentials");
     const devices = path.join(stateDir, "devices");
     expect([mode(stateDir), mode(credentials), mode(devices)]).toEqual([0o700, 0o700, 0o700]);
-    const files = [...fs.readdirSync(credentials).map((name) => path.join(credentials, name)), ...fs.readdirSync(devices).map((name) => path.join(devices, name))];
+    const files = [
+      ...fs.readdirSync(credentials).map((name) => path.join(credentials, name)),
+      ...fs.readdirSync(devices).map((name) => path.join(devices, name)),
+    ];
     expect(files.map((file) => path.relative(stateDir, file)).sort()).toEqual([
       "credentials/discord-pairing.json",
       "credentials/telegram-allowFrom.json",
@@ -124,7 +138,9 @@ describe("permissions", () => {
     const doctor = await moltbot(["doctor", "--fix", "--json"], { stateDir, ...gateway });
     expect(doctor.code).toBe(1);
     const report = JSON.parse(doctor.stdout) as { findings: { file: string; problem: string; fixed: boolean }[] };
-    expect(report.findings).toContainEqual(expect.objectContaining({ file: allowFile, fixed: false, problem: expect.stringContaining("permission denied") }));
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({ file: allowFile, fixed: false, problem: expect.stringContaining("permission denied") }),
+    );
     expect(fingerprint(stateDir)).toBe(before);
 
     if (!RUNNING_AS_ROOT) return;
@@ -147,7 +163,12 @@ describe("permissions", () => {
     fs.chmodSync(credentials, 0o700);
     expect(doctor.code).toBe(1);
     const report = JSON.parse(doctor.stdout) as { findings: { file: string; problem: string; fixed: boolean }[] };
-    expect(report.findings).toContainEqual({ file: credentials, problem: expect.stringContaining("cannot be listed: permission denied"), fixed: false, severity: "error" });
+    expect(report.findings).toContainEqual({
+      file: credentials,
+      problem: expect.stringContaining("cannot be listed: permission denied"),
+      fixed: false,
+      severity: "error",
+    });
     expect(fs.readdirSync(credentials)).toEqual(["telegram-pairing.json"]);
   });
 });

@@ -31,11 +31,50 @@ const zodReference = z.record(
   }),
 );
 
-const FIELDS = ["deviceId", "publicKey", "displayName", "role", "roles", "scopes", "remoteIp", "tokens", "createdAtMs", "approvedAtMs", "extra"];
-const VALUES: unknown[] = [undefined, null, 1, 1.5, -0, Number.NaN, Number.POSITIVE_INFINITY, "s", true, [], ["a"], [1], {}, { a: {} }, { a: 1 }, { a: [] }];
+const FIELDS = [
+  "deviceId",
+  "publicKey",
+  "displayName",
+  "role",
+  "roles",
+  "scopes",
+  "remoteIp",
+  "tokens",
+  "createdAtMs",
+  "approvedAtMs",
+  "extra",
+];
+const VALUES: unknown[] = [
+  undefined,
+  null,
+  1,
+  1.5,
+  -0,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  "s",
+  true,
+  [],
+  ["a"],
+  [1],
+  {},
+  { a: {} },
+  { a: 1 },
+  { a: [] },
+];
 
 function device(): Record<string, unknown> {
-  return { deviceId: "d", publicKey: "k", displayName: "n", role: "node", roles: ["node"], scopes: [], tokens: { node: { token: "t" } }, createdAtMs: 1, approvedAtMs: 2 };
+  return {
+    deviceId: "d",
+    publicKey: "k",
+    displayName: "n",
+    role: "node",
+    roles: ["node"],
+    scopes: [],
+    tokens: { node: { token: "t" } },
+    createdAtMs: 1,
+    approvedAtMs: 2,
+  };
 }
 
 describe("devices list's paired.json check", () => {
@@ -62,7 +101,8 @@ describe("devices list's paired.json check", () => {
       const expected = zodReference.safeParse(input);
       const actual = devicePairedListFileSchema.safeParse(input);
       expect(actual.success, JSON.stringify(input)).toBe(expected.success);
-      if (!expected.success && !actual.success) expect(describeSchemaProblem(actual.error)).toBe(describeSchemaProblem(expected.error));
+      if (!expected.success && !actual.success)
+        expect(describeSchemaProblem(actual.error)).toBe(describeSchemaProblem(expected.error));
       if (actual.success) expect(actual.data).toBe(input);
       verdicts.add(actual.success);
     }

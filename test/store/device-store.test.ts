@@ -18,7 +18,7 @@ import { fileMode, listTree, readJsonFile, seededRandom, tempStateDir } from "..
 // Record the order of atomic writes (the real module still writes).
 const spy = vi.hoisted(() => ({ writes: [] as string[] }));
 vi.mock("write-file-atomic", async (importOriginal) => {
-  const real = (await importOriginal()) as { default: (file: string, data: string, options: object) => Promise<void> };
+  const real = await importOriginal<{ default: (file: string, data: string, options: object) => Promise<void> }>();
   return {
     default: async (file: string, data: string, options: object) => {
       spy.writes.push(`${path.basename(path.dirname(file))}/${path.basename(file)}`);
@@ -58,13 +58,15 @@ describe("device store on disk", () => {
     process.umask(0o000);
     const stateDir = tempStateDir();
     const ctx = context(stateDir);
-    const { request } = (await requestDevice(ctx, { deviceId: "phone", publicKey: "pk", role: "node" })) as { request: { requestId: string } };
+    const { request } = (await requestDevice(ctx, { deviceId: "phone", publicKey: "pk", role: "node" })) as {
+      request: { requestId: string };
+    };
     const pendingFile = path.join(stateDir, "devices", "pending.json");
     expect(fileMode(path.join(stateDir, "devices"))).toBe(0o700);
     expect(fileMode(pendingFile)).toBe(0o600);
     const text = fs.readFileSync(pendingFile, "utf8");
     expect(text).toBe(`${JSON.stringify(readJsonFile(pendingFile), null, 2)}\n`);
-    expect(Object.keys(readJsonFile(pendingFile) as object)).toEqual([request.requestId]);
+    expect(Object.keys(readJsonFile<object>(pendingFile))).toEqual([request.requestId]);
 
     await approveDevice(ctx, { id: request.requestId });
     const pairedFile = path.join(stateDir, "devices", "paired.json");
@@ -111,7 +113,10 @@ describe("device store on disk", () => {
     const stateDir = tempStateDir();
     const ctx = context(stateDir);
     expect(listDevices(ctx)).toEqual({ pending: [], paired: [] });
-    expect(await verifyDevice(ctx, { deviceId: "d", role: "node", token: "x" })).toEqual({ ok: false, reason: "device-not-paired" });
+    expect(await verifyDevice(ctx, { deviceId: "d", role: "node", token: "x" })).toEqual({
+      ok: false,
+      reason: "device-not-paired",
+    });
     for (const miss of [
       () => approveDevice(ctx, { id: "nope" }),
       () => rejectDevice(ctx, { id: "nope" }),
@@ -153,7 +158,9 @@ describe("device store on disk", () => {
       expect((await errorOf(() => rotateDevice(ctx, { deviceId: "d", role: "node" }))).code).toBe("STORE_CORRUPT");
     }
     fs.writeFileSync(pendingFile, "null");
-    expect((await errorOf(() => requestDevice(context(stateDir), { deviceId: "z", publicKey: "k" }))).code).toBe("STORE_CORRUPT");
+    expect((await errorOf(() => requestDevice(context(stateDir), { deviceId: "z", publicKey: "k" }))).code).toBe(
+      "STORE_CORRUPT",
+    );
     expect(fs.readFileSync(pendingFile, "utf8")).toBe("null");
   });
 
@@ -183,30 +190,44 @@ describe("device store operations", () => {
   it("request, approve, verify, rotate, revoke and remove round-trip through the files", async () => {
     const stateDir = tempStateDir();
     const ctx = context(stateDir);
-    const asked = await requestDevice(ctx, { deviceId: "mac", publicKey: "pk", role: "operator", scopes: ["operator.read"] });
+    const asked = await requestDevice(ctx, {
+      deviceId: "mac",
+      publicKey: "pk",
+      role: "operator",
+      scopes: ["operator.read"],
+    });
     expect(asked.created).toBe(true);
     expect((await requestDevice(ctx, { deviceId: "mac", publicKey: "pk" })).created).toBe(false);
     clock += 1000;
     const approved = await approveDevice(ctx, { id: asked.request.requestId });
     expect(approved.device.tokens).toEqual([{ role: "operator", scopes: ["operator.read"], createdAtMs: T0 + 1000 }]);
-    const secret = readJsonFile<Record<string, { tokens: Record<string, { token: string }> }>>(path.join(stateDir, "devices", "paired.json"))
-      .mac!.tokens.operator!.token;
+    const secret = readJsonFile<Record<string, { tokens: Record<string, { token: string }> }>>(
+      path.join(stateDir, "devices", "paired.json"),
+    ).mac!.tokens.operator!.token;
 
     clock += 1000;
     expect(await verifyDevice(ctx, { deviceId: "mac", role: "operator", token: secret })).toEqual({ ok: true });
     expect(listDevices(ctx).paired[0]!.tokens![0]!.lastUsedAtMs).toBe(T0 + 2000);
-    expect(await verifyDevice(ctx, { deviceId: "mac", role: "operator", token: secret, scopes: ["operator.admin"] })).toEqual({
+    expect(
+      await verifyDevice(ctx, { deviceId: "mac", role: "operator", token: secret, scopes: ["operator.admin"] }),
+    ).toEqual({
       ok: false,
       reason: "scope-mismatch",
     });
 
     const rotated = await rotateDevice(ctx, { deviceId: "mac", role: "operator" });
     expect(rotated.token).not.toBe(secret);
-    expect(await verifyDevice(ctx, { deviceId: "mac", role: "operator", token: secret })).toEqual({ ok: false, reason: "token-mismatch" });
+    expect(await verifyDevice(ctx, { deviceId: "mac", role: "operator", token: secret })).toEqual({
+      ok: false,
+      reason: "token-mismatch",
+    });
     expect(await verifyDevice(ctx, { deviceId: "mac", role: "operator", token: rotated.token })).toEqual({ ok: true });
 
     await revokeDevice(ctx, { deviceId: "mac", role: "operator" });
-    expect(await verifyDevice(ctx, { deviceId: "mac", role: "operator", token: rotated.token })).toEqual({ ok: false, reason: "token-revoked" });
+    expect(await verifyDevice(ctx, { deviceId: "mac", role: "operator", token: rotated.token })).toEqual({
+      ok: false,
+      reason: "token-revoked",
+    });
 
     await requestDevice(ctx, { deviceId: "mac", publicKey: "pk2", role: "node" });
     expect(listDevices(ctx).pending[0]!.isRepair).toBe(true);
@@ -221,7 +242,10 @@ describe("device store operations", () => {
     await approveDevice(ctx, { id: "d" });
     const pairedBefore = fs.readFileSync(path.join(stateDir, "devices", "paired.json"), "utf8");
     const again = await requestDevice(ctx, { deviceId: "d", publicKey: "k", role: "operator" });
-    expect(await rejectDevice(ctx, { id: again.request.requestId })).toEqual({ requestId: again.request.requestId, deviceId: "d" });
+    expect(await rejectDevice(ctx, { id: again.request.requestId })).toEqual({
+      requestId: again.request.requestId,
+      deviceId: "d",
+    });
     expect(fs.readFileSync(path.join(stateDir, "devices", "paired.json"), "utf8")).toBe(pairedBefore);
     expect(listDevices(ctx).pending).toEqual([]);
   });

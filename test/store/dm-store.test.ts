@@ -17,7 +17,7 @@ import { fileMode, fixedRandom, listTree, readJsonFile, seededRandom, tempDir, t
 // inject a failure into one of them (the real module still does the writing).
 const spy = vi.hoisted(() => ({ writes: [] as string[], failOn: undefined as RegExp | undefined }));
 vi.mock("write-file-atomic", async (importOriginal) => {
-  const real = (await importOriginal()) as { default: (file: string, data: string, options: object) => Promise<void> };
+  const real = await importOriginal<{ default: (file: string, data: string, options: object) => Promise<void> }>();
   return {
     default: async (file: string, data: string, options: object) => {
       spy.writes.push(path.basename(file));
@@ -103,7 +103,10 @@ describe("request on disk", () => {
   it("writes into MOLTBOT_OAUTH_DIR when set", async () => {
     const root = tempDir();
     const oauth = path.join(root, "oauth");
-    await requestDmPairing(context(path.join(root, "state"), { MOLTBOT_OAUTH_DIR: oauth }), { channel: "slack", senderId: "U1" });
+    await requestDmPairing(context(path.join(root, "state"), { MOLTBOT_OAUTH_DIR: oauth }), {
+      channel: "slack",
+      senderId: "U1",
+    });
     expect(listTree(root)).toEqual(["oauth", "oauth/slack-pairing.json"]);
     expect(fileMode(oauth)).toBe(0o700);
   });
@@ -115,7 +118,15 @@ describe("request on disk", () => {
     const original = {
       version: 1,
       gatewayVersion: "2026.1",
-      requests: [{ id: "1", code: "AAAA2345", createdAt: "2026-03-01T09:59:00.000Z", lastSeenAt: "2026-03-01T09:59:00.000Z", agent: { id: "main" } }],
+      requests: [
+        {
+          id: "1",
+          code: "AAAA2345",
+          createdAt: "2026-03-01T09:59:00.000Z",
+          lastSeenAt: "2026-03-01T09:59:00.000Z",
+          agent: { id: "main" },
+        },
+      ],
     };
     fs.writeFileSync(file, JSON.stringify(original));
     await requestDmPairing(context(stateDir), { channel: "telegram", senderId: "1" });
@@ -132,7 +143,9 @@ describe("request on disk", () => {
     expect((await requestDmPairing(ctx, { channel: "telegram", senderId: "1" })).status).toBe("created");
     expect((await requestDmPairing(ctx, { channel: "telegram", senderId: "2" })).status).toBe("capped");
     const other = tempStateDir();
-    const error = await errorOf(requestDmPairing(context(other, { MOLTBOT_PAIRING_MAX_PENDING: "0" }), { channel: "telegram", senderId: "1" }));
+    const error = await errorOf(
+      requestDmPairing(context(other, { MOLTBOT_PAIRING_MAX_PENDING: "0" }), { channel: "telegram", senderId: "1" }),
+    );
     expect(error.code).toBe("USAGE");
     expect(fs.existsSync(other)).toBe(false);
   });
@@ -158,9 +171,13 @@ describe("request on disk", () => {
     await requestDmPairing(ctx, { channel: "telegram", senderId: "old" });
     clock = T0 + HOUR + 1;
     expect(listDmRequests(ctx, "telegram").requests).toEqual([]);
-    expect(readJsonFile<{ requests: unknown[] }>(path.join(stateDir, "credentials", "telegram-pairing.json")).requests).toHaveLength(1);
+    expect(
+      readJsonFile<{ requests: unknown[] }>(path.join(stateDir, "credentials", "telegram-pairing.json")).requests,
+    ).toHaveLength(1);
     await requestDmPairing(ctx, { channel: "telegram", senderId: "new" });
-    const ids = readJsonFile<{ requests: { id: string }[] }>(path.join(stateDir, "credentials", "telegram-pairing.json")).requests.map((r) => r.id);
+    const ids = readJsonFile<{ requests: { id: string }[] }>(
+      path.join(stateDir, "credentials", "telegram-pairing.json"),
+    ).requests.map((r) => r.id);
     expect(ids).toEqual(["new"]);
   });
 });
@@ -172,7 +189,11 @@ describe("reads create nothing", () => {
     expect(listDmRequests(ctx, "telegram")).toEqual({ channel: "telegram", requests: [] });
     expect(listAllDmRequests(ctx)).toEqual({ channels: [] });
     expect(readDmAllowlist(ctx, "IMSG")).toEqual({ channel: "imessage", allowFrom: [] });
-    expect(await revokeDmSender(ctx, { channel: "telegram", senderId: "tg:1" })).toEqual({ channel: "telegram", id: "1", removed: false });
+    expect(await revokeDmSender(ctx, { channel: "telegram", senderId: "tg:1" })).toEqual({
+      channel: "telegram",
+      id: "1",
+      removed: false,
+    });
     expect(listTree(root)).toEqual([]);
   });
 
@@ -210,12 +231,20 @@ describe("approve on disk", () => {
     const { ctx, code } = await withRequest(stateDir);
     spy.writes.length = 0;
     const result = await approveDmCode(ctx, { channel: "telegram", code: ` ${code.toLowerCase()} ` });
-    expect(result).toEqual({ channel: "telegram", code, id: "tg:777", message: "Moltbot access approved. Send a message to start chatting." });
+    expect(result).toEqual({
+      channel: "telegram",
+      code,
+      id: "tg:777",
+      message: "Moltbot access approved. Send a message to start chatting.",
+    });
     expect(spy.writes).toEqual(["telegram-allowFrom.json", "telegram-pairing.json"]);
     const allowFile = path.join(stateDir, "credentials", "telegram-allowFrom.json");
     expect(fs.readFileSync(allowFile, "utf8")).toBe('{\n  "version": 1,\n  "allowFrom": [\n    "777"\n  ]\n}\n');
     expect(fileMode(allowFile)).toBe(0o600);
-    expect(readJsonFile(path.join(stateDir, "credentials", "telegram-pairing.json"))).toEqual({ version: 1, requests: [] });
+    expect(readJsonFile(path.join(stateDir, "credentials", "telegram-pairing.json"))).toEqual({
+      version: 1,
+      requests: [],
+    });
   });
 
   it("a failure between the two writes keeps the approval; approving again finishes without a duplicate", async () => {
@@ -242,18 +271,21 @@ describe("approve on disk", () => {
     ["empty", (file) => fs.writeFileSync(file, "", { mode: 0o600 })],
     ["a directory", (file) => fs.mkdirSync(path.join(file, "inside"), { recursive: true })],
   ];
-  it.each(unreadable)("an allowlist that is %s stops the approval with exit 3 and changes nothing", async (_, breakIt) => {
-    const stateDir = tempStateDir();
-    const { ctx, code } = await withRequest(stateDir);
-    breakIt(path.join(stateDir, "credentials", "telegram-allowFrom.json"));
-    const before = snapshot(stateDir);
-    spy.writes.length = 0;
-    const error = await errorOf(approveDmCode(ctx, { channel: "telegram", code }));
-    expect(error.code).toBe("STORE_CORRUPT");
-    expect(error.message).toContain("telegram-allowFrom.json");
-    expect(spy.writes).toEqual([]);
-    expect(snapshot(stateDir)).toEqual(before);
-  });
+  it.each(unreadable)(
+    "an allowlist that is %s stops the approval with exit 3 and changes nothing",
+    async (_, breakIt) => {
+      const stateDir = tempStateDir();
+      const { ctx, code } = await withRequest(stateDir);
+      breakIt(path.join(stateDir, "credentials", "telegram-allowFrom.json"));
+      const before = snapshot(stateDir);
+      spy.writes.length = 0;
+      const error = await errorOf(approveDmCode(ctx, { channel: "telegram", code }));
+      expect(error.code).toBe("STORE_CORRUPT");
+      expect(error.message).toContain("telegram-allowFrom.json");
+      expect(spy.writes).toEqual([]);
+      expect(snapshot(stateDir)).toEqual(before);
+    },
+  );
 
   it("a corrupt pending file fails every command with STORE_CORRUPT and is never rewritten", async () => {
     const stateDir = tempStateDir();
@@ -310,7 +342,11 @@ describe("reject, allowlist and revoke on disk", () => {
     const stateDir = tempStateDir();
     const ctx = context(stateDir);
     const { code } = await requestDmPairing(ctx, { channel: "discord", senderId: "user:42" });
-    expect(await rejectDmCode(ctx, { channel: "discord", code: code! })).toEqual({ channel: "discord", code, id: "user:42" });
+    expect(await rejectDmCode(ctx, { channel: "discord", code: code! })).toEqual({
+      channel: "discord",
+      code,
+      id: "user:42",
+    });
     expect(listTree(stateDir)).toEqual(["credentials", "credentials/discord-pairing.json"]);
     expect(listDmRequests(ctx, "discord").requests).toEqual([]);
   });
@@ -321,7 +357,11 @@ describe("reject, allowlist and revoke on disk", () => {
     const file = path.join(stateDir, "credentials", "telegram-allowFrom.json");
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, JSON.stringify({ version: 1, allowFrom: ["123", "456"], x: 1 }));
-    expect(await revokeDmSender(ctx, { channel: "telegram", senderId: "tg:123" })).toEqual({ channel: "telegram", id: "123", removed: true });
+    expect(await revokeDmSender(ctx, { channel: "telegram", senderId: "tg:123" })).toEqual({
+      channel: "telegram",
+      id: "123",
+      removed: true,
+    });
     expect(fs.readFileSync(file, "utf8")).toBe('{\n  "version": 1,\n  "allowFrom": [\n    "456"\n  ],\n  "x": 1\n}\n');
     spy.writes.length = 0;
     expect((await revokeDmSender(ctx, { channel: "telegram", senderId: "123" })).removed).toBe(false);

@@ -22,7 +22,13 @@ function setup() {
   const stateDir = tempStateDir();
   const credentials = path.join(stateDir, "credentials");
   const ctx = createStoreContext({ stateDir, env: {} });
-  return { stateDir, credentials, ctx, pending: path.join(credentials, "telegram-pairing.json"), allow: path.join(credentials, "telegram-allowFrom.json") };
+  return {
+    stateDir,
+    credentials,
+    ctx,
+    pending: path.join(credentials, "telegram-pairing.json"),
+    allow: path.join(credentials, "telegram-allowFrom.json"),
+  };
 }
 
 const requestAged = (id: string, ageMs: number) => {
@@ -73,9 +79,16 @@ describe("doctor on a real state dir", () => {
   it("--fix prunes expired requests through the locked write, keeping live ones and unknown fields", async () => {
     const { ctx, pending } = setup();
     const live = requestAged("LIVE", 1_000);
-    write(pending, { version: 1, requests: [requestAged("OLD", DM_REQUEST_TTL_MS + 1), live], gatewayField: { kept: true } });
+    write(pending, {
+      version: 1,
+      requests: [requestAged("OLD", DM_REQUEST_TTL_MS + 1), live],
+      gatewayField: { kept: true },
+    });
     const report = await runDoctor(ctx, { fix: true });
-    expect(report).toMatchObject({ ok: true, findings: [{ file: pending, fixed: true, problem: expect.stringContaining("1 expired entry") }] });
+    expect(report).toMatchObject({
+      ok: true,
+      findings: [{ file: pending, fixed: true, problem: expect.stringContaining("1 expired entry") }],
+    });
     expect(readJsonFile(pending)).toEqual({ version: 1, requests: [live], gatewayField: { kept: true } });
     expect(fileMode(pending)).toBe(0o600);
     expect(fs.existsSync(`${pending}.lock`)).toBe(false);
@@ -133,7 +146,13 @@ describe("doctor on a real state dir", () => {
     const devicePending = path.join(stateDir, "devices", "pending.json");
     const nodePaired = path.join(stateDir, "nodes", "paired.json");
     const fresh = { requestId: "r1", deviceId: "d1", publicKey: "k", isRepair: false, ts: Date.now() - 1_000 };
-    const old = { requestId: "r2", deviceId: "d2", publicKey: "k", isRepair: false, ts: Date.now() - 5 * 60 * 1000 - 1 };
+    const old = {
+      requestId: "r2",
+      deviceId: "d2",
+      publicKey: "k",
+      isRepair: false,
+      ts: Date.now() - 5 * 60 * 1000 - 1,
+    };
     write(devicePending, { r1: fresh, r2: old });
     write(nodePaired, { n1: { nodeId: "n1" } });
 

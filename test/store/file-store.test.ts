@@ -16,11 +16,21 @@ import { allowFileSchema, pendingFileSchema } from "../../src/store/schemas.js";
 import { fileMode, listTree, tempDir } from "../helpers.js";
 
 function pendingFile(file: string): StoreFile<PendingState> {
-  return { path: file, label: "telegram pairing requests", schema: pendingFileSchema as StoreFile<PendingState>["schema"], empty: emptyPending };
+  return {
+    path: file,
+    label: "telegram pairing requests",
+    schema: pendingFileSchema as StoreFile<PendingState>["schema"],
+    empty: emptyPending,
+  };
 }
 
 function allowFile(file: string): StoreFile<AllowState> {
-  return { path: file, label: "a telegram allowlist", schema: allowFileSchema as StoreFile<AllowState>["schema"], empty: emptyAllow };
+  return {
+    path: file,
+    label: "a telegram allowlist",
+    schema: allowFileSchema,
+    empty: emptyAllow,
+  };
 }
 
 function errorOf(fn: () => unknown): { code: string; message: string } {
@@ -51,7 +61,15 @@ describe("readStoreFile", () => {
     const data = {
       version: 1,
       newer: { x: 1 },
-      requests: [{ id: "1", code: "ABCD2345", createdAt: "2026-01-01T00:00:00.000Z", lastSeenAt: "2026-01-01T00:00:00.000Z", agent: "main" }],
+      requests: [
+        {
+          id: "1",
+          code: "ABCD2345",
+          createdAt: "2026-01-01T00:00:00.000Z",
+          lastSeenAt: "2026-01-01T00:00:00.000Z",
+          agent: "main",
+        },
+      ],
     };
     fs.writeFileSync(file, JSON.stringify(data));
     expect(readStoreFile(pendingFile(file))).toEqual(data);
@@ -60,23 +78,38 @@ describe("readStoreFile", () => {
   const corrupt: [string, string, RegExp][] = [
     ["invalid JSON", "{ not json", /is not valid JSON; it was left untouched/],
     ["an empty file", "", /is not valid JSON \(the file is empty\)/],
-    ["a wrong version", '{"version":2,"requests":[]}', /does not have the shape of telegram pairing requests \(version: expected 1\)/],
+    [
+      "a wrong version",
+      '{"version":2,"requests":[]}',
+      /does not have the shape of telegram pairing requests \(version: expected 1\)/,
+    ],
     ["requests not an array", '{"version":1,"requests":{}}', /requests: expected array/],
-    ["a request without a code", '{"version":1,"requests":[{"id":"1","createdAt":"x","lastSeenAt":"x"}]}', /requests\[0\]\.code: expected string/],
-    ["non-string meta", '{"version":1,"requests":[{"id":"1","code":"A","createdAt":"x","lastSeenAt":"x","meta":{"n":1}}]}', /requests\[0\]\.meta\.n/],
+    [
+      "a request without a code",
+      '{"version":1,"requests":[{"id":"1","createdAt":"x","lastSeenAt":"x"}]}',
+      /requests\[0\]\.code: expected string/,
+    ],
+    [
+      "non-string meta",
+      '{"version":1,"requests":[{"id":"1","code":"A","createdAt":"x","lastSeenAt":"x","meta":{"n":1}}]}',
+      /requests\[0\]\.meta\.n/,
+    ],
     ["a JSON array", "[]", /does not have the shape/],
     ["JSON null", "null", /does not have the shape/],
   ];
-  it.each(corrupt)("refuses %s with STORE_CORRUPT naming the file and doctor, leaving it untouched", (_, text, pattern) => {
-    const file = path.join(tempDir(), "telegram-pairing.json");
-    fs.writeFileSync(file, text, { mode: 0o600 });
-    const error = errorOf(() => readStoreFile(pendingFile(file)));
-    expect(error.code).toBe("STORE_CORRUPT");
-    expect(error.message).toContain(file);
-    expect(error.message).toMatch(pattern);
-    expect(error.message).toContain("moltbot doctor");
-    expect(fs.readFileSync(file, "utf8")).toBe(text);
-  });
+  it.each(corrupt)(
+    "refuses %s with STORE_CORRUPT naming the file and doctor, leaving it untouched",
+    (_, text, pattern) => {
+      const file = path.join(tempDir(), "telegram-pairing.json");
+      fs.writeFileSync(file, text, { mode: 0o600 });
+      const error = errorOf(() => readStoreFile(pendingFile(file)));
+      expect(error.code).toBe("STORE_CORRUPT");
+      expect(error.message).toContain(file);
+      expect(error.message).toMatch(pattern);
+      expect(error.message).toContain("moltbot doctor");
+      expect(fs.readFileSync(file, "utf8")).toBe(text);
+    },
+  );
 
   it("refuses an allowlist whose entries are not strings", () => {
     const file = path.join(tempDir(), "telegram-allowFrom.json");
@@ -119,7 +152,9 @@ describe("readStoreFile", () => {
 
 describe("parseStoreText and serializeStore", () => {
   it("serialises as 2-space JSON with one trailing newline", () => {
-    expect(serializeStore({ version: 1, allowFrom: ["1"] })).toBe('{\n  "version": 1,\n  "allowFrom": [\n    "1"\n  ]\n}\n');
+    expect(serializeStore({ version: 1, allowFrom: ["1"] })).toBe(
+      '{\n  "version": 1,\n  "allowFrom": [\n    "1"\n  ]\n}\n',
+    );
   });
 
   it("round-trips what it writes, unknown fields included", () => {

@@ -9,7 +9,7 @@ import { tempDir } from "../helpers.js";
 // another process removes our lock directory and makes its own in its place.
 const thief = vi.hoisted(() => ({ file: undefined as string | undefined }));
 vi.mock("write-file-atomic", async (importOriginal) => {
-  const real = (await importOriginal()) as { default: (file: string, data: string, options: object) => Promise<void> };
+  const real = await importOriginal<{ default: (file: string, data: string, options: object) => Promise<void> }>();
   return {
     default: async (file: string, data: string, options: object) => {
       if (file === thief.file) {
@@ -25,14 +25,22 @@ describe("updateStore", () => {
   it("does not acknowledge a change whose lock another process took over while it was being written", async () => {
     const file = path.join(tempDir(), "telegram-allowFrom.json");
     fs.writeFileSync(file, '{"version":1,"allowFrom":["111"]}\n', { mode: 0o600 });
-    const storeFile = { path: file, label: "a telegram allowlist", schema: allowFileSchema, empty: () => ({ version: 1 as const, allowFrom: [] }) };
+    const storeFile = {
+      path: file,
+      label: "a telegram allowlist",
+      schema: allowFileSchema,
+      empty: () => ({ version: 1 as const, allowFrom: [] }),
+    };
     thief.file = file;
     try {
       const update = updateStore([storeFile] as const, ([allow]) => ({
         states: [{ ...allow, allowFrom: [...allow.allowFrom, "222"] }],
         result: "written",
       }));
-      await expect(update).rejects.toMatchObject({ code: "STORE_LOCKED", message: expect.stringContaining("may not have been saved") });
+      await expect(update).rejects.toMatchObject({
+        code: "STORE_LOCKED",
+        message: expect.stringContaining("may not have been saved"),
+      });
     } finally {
       thief.file = undefined;
     }
@@ -42,7 +50,10 @@ describe("updateStore", () => {
 
     // Without a thief the same change is acknowledged and on disk.
     await expect(
-      updateStore([storeFile] as const, ([allow]) => ({ states: [{ ...allow, allowFrom: [...allow.allowFrom, "333"] }], result: "written" })),
+      updateStore([storeFile] as const, ([allow]) => ({
+        states: [{ ...allow, allowFrom: [...allow.allowFrom, "333"] }],
+        result: "written",
+      })),
     ).resolves.toBe("written");
     expect(JSON.parse(fs.readFileSync(file, "utf8")).allowFrom).toContain("333");
     expect(fs.existsSync(`${file}.lock`)).toBe(false);

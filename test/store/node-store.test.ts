@@ -8,7 +8,8 @@ import { fileMode, listTree, readJsonFile, seededRandom, tempStateDir } from "..
 const T0 = Date.parse("2026-03-01T10:00:00.000Z");
 const originalUmask = process.umask();
 let clock = T0;
-const context = (stateDir: string) => createStoreContext({ stateDir, env: {}, now: () => clock, random: seededRandom(3) });
+const context = (stateDir: string) =>
+  createStoreContext({ stateDir, env: {}, now: () => clock, random: seededRandom(3) });
 
 async function errorOf(run: () => unknown): Promise<{ code: string; message: string }> {
   try {
@@ -43,7 +44,9 @@ describe("legacy node store", () => {
     expect(readJsonFile(path.join(dir, "pending.json"))).toEqual({});
     clock += 5;
     expect(await verifyNode(ctx, { nodeId: "n1", token })).toEqual({ ok: true });
-    expect(readJsonFile<Record<string, { lastConnectedAtMs: number }>>(path.join(dir, "paired.json")).n1!.lastConnectedAtMs).toBe(T0 + 5);
+    expect(
+      readJsonFile<Record<string, { lastConnectedAtMs: number }>>(path.join(dir, "paired.json")).n1!.lastConnectedAtMs,
+    ).toBe(T0 + 5);
   });
 
   it("keeps unknown fields of the gateway's node files", async () => {

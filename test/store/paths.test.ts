@@ -88,7 +88,9 @@ describe("derived directories", () => {
   });
 
   it("MOLTBOT_OAUTH_DIR beats CLAWDBOT_OAUTH_DIR beats <state>/credentials, with ~ and relative paths", () => {
-    expect(resolve({ stateDir: "/s", env: { MOLTBOT_OAUTH_DIR: "/o1", CLAWDBOT_OAUTH_DIR: "/o2" } }).credentialsDir).toBe("/o1");
+    expect(
+      resolve({ stateDir: "/s", env: { MOLTBOT_OAUTH_DIR: "/o1", CLAWDBOT_OAUTH_DIR: "/o2" } }).credentialsDir,
+    ).toBe("/o1");
     expect(resolve({ stateDir: "/s", env: { CLAWDBOT_OAUTH_DIR: "/o2" } }).credentialsDir).toBe("/o2");
     expect(resolve({ stateDir: "/s", env: { MOLTBOT_OAUTH_DIR: "~/oauth" } }).credentialsDir).toBe("/home/op/oauth");
     expect(resolve({ stateDir: "/s", env: { CLAWDBOT_OAUTH_DIR: "creds" } }).credentialsDir).toBe("/srv/work/creds");
