@@ -7,6 +7,7 @@ export const ERROR_EXIT_CODES = {
   UNKNOWN_CHANNEL: 2,
   INVALID_CODE: 2,
   NOT_FOUND: 1,
+  AMBIGUOUS: 1,
   EXPIRED: 1,
   CONFIRMATION_REQUIRED: 1,
   VERIFY_FAILED: 1,
@@ -14,17 +15,29 @@ export const ERROR_EXIT_CODES = {
   STORE_PERMISSION: 3,
   STORE_LOCKED: 3,
   STORE_IO: 3,
+  STORE_UNSUPPORTED: 3,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_EXIT_CODES;
 
+export interface MoltbotErrorOptions {
+  cause?: unknown;
+  /**
+   * The state dir belongs to another user and a privileged caller refused to write there as root:
+   * the user to run the command as (the CLI prints the exact `sudo -u` line).
+   */
+  runAs?: string;
+}
+
 export class MoltbotError extends Error {
   readonly code: ErrorCode;
+  readonly runAs?: string;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options: MoltbotErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "MoltbotError";
     this.code = code;
+    if (options.runAs !== undefined) this.runAs = options.runAs;
   }
 
   get exitCode(): number {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import {
   validateDeviceId,
   validateRole,
-  type DevicePendingRequest,
+  type DevicePendingView,
   type DeviceTokenSummary,
   type PairedDeviceView,
 } from "../core/device-pairing.js";
@@ -25,7 +25,7 @@ type Action = Parameters<Runner>[0];
 
 const list = (values: readonly string[] | undefined): string =>
   values && values.length > 0 ? values.map(escapeControl).join(",") : "-";
-const deviceLabel = (request: DevicePendingRequest): string => escapeControl(request.displayName ?? request.deviceId);
+const deviceLabel = (request: DevicePendingView): string => escapeControl(request.displayName ?? request.deviceId);
 
 /** Quote an argument for a POSIX shell only when it needs it. */
 function shellQuote(value: string): string {
@@ -46,7 +46,7 @@ function tokensCell(tokens: readonly DeviceTokenSummary[] | undefined): string {
     .join(", ");
 }
 
-function printPending(io: CliIO, pending: readonly DevicePendingRequest[], now: number): void {
+function printPending(io: CliIO, pending: readonly DevicePendingView[], now: number): void {
   const c = colors(io);
   const rows = pending.map((request) => [
     escapeControl(request.requestId),
@@ -153,7 +153,7 @@ const requestAction: Action = async (io, command) => {
   io.err(`Approve with: ${commandLine(options, `devices approve ${shellQuote(request.requestId)}`)}\n`);
 };
 
-function describeRequest(request: DevicePendingRequest, now: number): string {
+function describeRequest(request: DevicePendingView, now: number): string {
   const name = request.displayName !== undefined ? ` (${escapeControl(request.displayName)})` : "";
   return [
     `Newest pending request ${escapeControl(request.requestId)}:`,
@@ -173,7 +173,7 @@ async function confirmLatest(
   io: CliIO,
   options: GlobalOptions,
   yes: boolean,
-  request: DevicePendingRequest,
+  request: DevicePendingView,
   now: number,
 ): Promise<void> {
   const summary = `${describeRequest(request, now)}\n`;
@@ -399,5 +399,5 @@ export function registerDevices(program: Command, run: Runner): void {
       '\nExit status: 0 valid, 1 not valid (reason on stderr, or {"ok":false,"reason"} with --json).\n\nExample:\n  $ printf %s "$TOKEN" | moltbot devices verify --device ada-iphone --role node',
     )
     // Returns its exit status (runCli honours it): with --json a failed check is a result, not an error.
-    .action(run(verifyAction as unknown as Action));
+    .action(run(verifyAction));
 }

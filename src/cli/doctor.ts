@@ -64,5 +64,5 @@ export function registerDoctor(program: Command, run: Runner): void {
       "\nExit status: 0 when the store is healthy, 1 when a problem is left.\n\nExamples:\n  $ moltbot doctor\n  $ moltbot doctor --fix\n  $ moltbot doctor --json | jq '.findings[] | select(.fixed | not)'",
     )
     // Findings are the output, not an error: the action returns the exit status itself (runCli honours it).
-    .action(run(doctorAction as unknown as Parameters<Runner>[0]));
+    .action(run(doctorAction));
 }

@@ -14,7 +14,7 @@ import {
 import { collect, globalOptions, storeContextFor } from "./context.js";
 import { colors, escapeControl, formatAgo, formatIn, printJson, renderTable, type CliIO } from "./output.js";
 
-type Action = (io: CliIO, command: Command, args: string[]) => Promise<void>;
+type Action = (io: CliIO, command: Command, args: string[]) => Promise<void | number>;
 export type Runner = (action: Action) => (...args: unknown[]) => Promise<void>;
 
 function parseMeta(pairs: readonly string[]): Record<string, string> {
@@ -90,17 +90,24 @@ const listAction: Action = async (io, command, [channelArg]) => {
     io.err(approveHint([listed]));
     return;
   }
-  const all = listAllDmRequests(ctx);
-  if (options.json) return printJson(io, all);
-  if (all.channels.length === 0) {
-    io.err("No pending pairing requests on any channel: nobody is waiting.\n");
-    return;
+  const { channels, errors } = listAllDmRequests(ctx);
+  // One broken channel file never hides the others; it is reported, and the exit status says so.
+  const status = errors.length > 0 ? 3 : 0;
+  if (options.json) {
+    printJson(io, errors.length > 0 ? { channels, errors } : { channels });
+    return status;
   }
-  all.channels.forEach((listed, index) => {
+  for (const error of errors) io.err(`moltbot: ${escapeControl(error.message)}\n`);
+  if (channels.length === 0) {
+    if (errors.length === 0) io.err("No pending pairing requests on any channel: nobody is waiting.\n");
+    return status;
+  }
+  channels.forEach((listed, index) => {
     io.out(`${index > 0 ? "\n" : ""}${colors(io).bold(listed.channel)} (${listed.requests.length} pending)\n`);
     printChannelTable(io, listed, now);
   });
-  io.err(approveHint(all.channels));
+  io.err(approveHint(channels));
+  return status;
 };
 
 const requestAction: Action = async (io, command, [channel, senderId]) => {

@@ -1,58 +1,118 @@
 import { MoltbotError } from "../errors.js";
 
-/** How one chat channel names its senders and how its allowlist entries are normalised. */
+/**
+ * How one chat channel names its senders and how its allowlist entries are normalised. The rules
+ * are the gateway's own channel adapters (clawdbot@2026.1.24-3, `pairing.normalizeAllowEntry` and
+ * `pairing.idLabel` of each channel plugin), so an entry matches exactly when the gateway would
+ * honour it.
+ */
 export interface ChannelInfo {
   /** Canonical, lower-case name; also the file-name stem of the channel's store files. */
   readonly name: string;
   /** Name of the sender id in tables, e.g. `telegramUserId`. */
   readonly idLabel: string;
-  /** Prefixes stripped (case-insensitively) from sender ids before they reach the allowlist. */
-  readonly stripPrefixes: readonly string[];
-  /** The line of the pairing reply that tells the sender their id. */
-  readonly replyIdLine: (senderId: string) => string;
+  /**
+   * The adapter's normalisation of a trimmed entry (prefix stripping, case folding). The store
+   * trims again and drops empty and `*` results: see normalizeAllowEntry.
+   */
+  readonly normalize: (entry: string) => string;
+  /** The line of the pairing reply that tells the sender their id (none for matrix). */
+  readonly replyIdLine?: (senderId: string) => string;
 }
 
-const core = (
+const stripPrefix =
+  (pattern: RegExp) =>
+  (entry: string): string =>
+    entry.replace(pattern, "");
+const idLine = (what: string) => (id: string) => `Your ${what}: ${id}`;
+
+/** BlueBubbles handles: service prefixes off, e-mail addresses lower-cased, phone numbers without blanks. */
+function normalizeBlueBubblesHandle(raw: string): string {
+  let value = raw.trim();
+  for (let previous = ""; previous !== value;) {
+    previous = value;
+    value = value.replace(/^(imessage|sms|auto):/i, "").trim();
+  }
+  return value.includes("@") ? value.toLowerCase() : value.replace(/\s+/g, "");
+}
+
+/** Nostr keys: 64 hex digits, lower-cased; anything else (npub…) is kept as given, prefix included. */
+function normalizeNostrKey(entry: string): string {
+  const key = entry.replace(/^nostr:/i, "").trim();
+  return /^[0-9a-fA-F]{64}$/.test(key) ? key.toLowerCase() : entry;
+}
+
+const channel = (
   name: string,
   idLabel: string,
-  stripPrefixes: readonly string[],
-  replyIdLine: (id: string) => string,
-): ChannelInfo => ({ name, idLabel, stripPrefixes, replyIdLine });
+  normalize: (entry: string) => string,
+  replyIdLine?: (id: string) => string,
+): ChannelInfo => (replyIdLine ? { name, idLabel, normalize, replyIdLine } : { name, idLabel, normalize });
 
 export const CORE_CHANNELS: readonly ChannelInfo[] = [
-  core("telegram", "telegramUserId", ["telegram:", "tg:"], (id) => `Your Telegram user id: ${id}`),
-  core("whatsapp", "whatsappSenderId", [], (id) => `Your WhatsApp phone number: ${id}`),
-  core("signal", "signalNumber", ["signal:"], (id) =>
+  channel("telegram", "telegramUserId", stripPrefix(/^(telegram|tg):/i), idLine("Telegram user id")),
+  channel("whatsapp", "whatsappSenderId", (entry) => entry, idLine("WhatsApp phone number")),
+  channel("signal", "signalNumber", stripPrefix(/^signal:/i), (id) =>
     id.toLowerCase().startsWith("uuid:") ? `Your Signal sender id: ${id}` : `Your Signal number: ${id}`,
   ),
-  core("imessage", "imessageSenderId", [], (id) => `Your iMessage sender id: ${id}`),
-  core("discord", "discordUserId", ["discord:", "user:"], (id) => `Your Discord user id: ${id}`),
-  core("slack", "slackUserId", ["slack:", "user:"], (id) => `Your Slack user id: ${id}`),
+  channel("imessage", "imessageSenderId", (entry) => entry, idLine("iMessage sender id")),
+  channel("discord", "discordUserId", stripPrefix(/^(discord|user):/i), idLine("Discord user id")),
+  channel("slack", "slackUserId", stripPrefix(/^(slack|user):/i), idLine("Slack user id")),
 ];
 
-/** The gateway's extension channels, with their display names for the reply line. */
-const EXTENSION_DISPLAY_NAMES: Readonly<Record<string, string>> = {
-  matrix: "Matrix",
-  msteams: "MSTeams",
-  mattermost: "Mattermost",
-  bluebubbles: "BlueBubbles",
-  "nextcloud-talk": "Nextcloud-talk",
-  zalo: "Zalo",
-  zalouser: "Zalouser",
-  nostr: "Nostr",
-};
-
-export const EXTENSION_CHANNELS: readonly ChannelInfo[] = Object.entries(EXTENSION_DISPLAY_NAMES).map(
-  ([name, display]) => core(name, `${name}UserId`, [`${name}:`], (id) => `Your ${display} user id: ${id}`),
-);
+/** The gateway's extension channels (its `extensions/<name>` plugins). */
+export const EXTENSION_CHANNELS: readonly ChannelInfo[] = [
+  // Matrix's pairing reply has no id line.
+  channel("matrix", "matrixUserId", stripPrefix(/^matrix:/i)),
+  channel("msteams", "msteamsUserId", stripPrefix(/^(msteams|user):/i), idLine("MSTeams user id")),
+  channel(
+    "mattermost",
+    "mattermostUserId",
+    (entry) =>
+      entry
+        .trim()
+        .replace(/^(mattermost|user):/i, "")
+        .replace(/^@/, "")
+        .toLowerCase(),
+    idLine("Mattermost user id"),
+  ),
+  channel(
+    "bluebubbles",
+    "bluebubblesSenderId",
+    (entry) => normalizeBlueBubblesHandle(entry.replace(/^bluebubbles:/i, "")),
+    idLine("BlueBubbles sender id"),
+  ),
+  channel(
+    "nextcloud-talk",
+    "nextcloudUserId",
+    (entry) => entry.replace(/^(nextcloud-talk|nc-talk|nc):/i, "").toLowerCase(),
+    idLine("Nextcloud user id"),
+  ),
+  channel("zalo", "zaloUserId", stripPrefix(/^(zalo|zl):/i), idLine("Zalo user id")),
+  channel("zalouser", "zalouserUserId", stripPrefix(/^(zalouser|zlu):/i), idLine("Zalo user id")),
+  channel("nostr", "nostrPubkey", normalizeNostrKey, idLine("Nostr public key")),
+  channel(
+    "googlechat",
+    "googlechatUserId",
+    (entry) =>
+      entry
+        .trim()
+        .replace(/^(googlechat|google-chat|gchat):/i, "")
+        .replace(/^user:/i, "")
+        .replace(/^users\//i, "")
+        .toLowerCase(),
+    idLine("Google Chat user id"),
+  ),
+  channel("line", "lineUserId", stripPrefix(/^line:(?:user:)?/i), idLine("lineUserId")),
+];
 
 export const CHANNEL_ALIASES: Readonly<Record<string, string>> = { imsg: "imessage" };
 
 const ALL_CHANNELS = [...CORE_CHANNELS, ...EXTENSION_CHANNELS];
-const BY_NAME = new Map(ALL_CHANNELS.map((channel) => [channel.name, channel]));
+const BY_NAME = new Map(ALL_CHANNELS.map((info) => [info.name, info]));
 
 /** Every accepted channel name, core channels first. */
-export const CHANNEL_NAMES: readonly string[] = ALL_CHANNELS.map((channel) => channel.name);
+export const CHANNEL_NAMES: readonly string[] = ALL_CHANNELS.map((info) => info.name);
 
 /**
  * Resolve a user-typed channel name. Names are case-insensitive; anything not in the registry is
@@ -60,8 +120,8 @@ export const CHANNEL_NAMES: readonly string[] = ALL_CHANNELS.map((channel) => ch
  */
 export function resolveChannel(input: string): ChannelInfo {
   const key = input.trim().toLowerCase();
-  const channel = BY_NAME.get(CHANNEL_ALIASES[key] ?? key);
-  if (channel) return channel;
+  const info = BY_NAME.get(CHANNEL_ALIASES[key] ?? key);
+  if (info) return info;
   const suggestion = suggestChannel(key);
   const hint = suggestion ? ` Did you mean "${suggestion}"?` : "";
   throw new MoltbotError(
@@ -106,20 +166,14 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * Normalise a sender id for the allowlist: trim, then strip one known prefix
- * (case-insensitive). Returns undefined for values that must never be stored (empty, `*`).
+ * An allowlist entry as the gateway reads it: trimmed, the channel adapter's normalisation, trimmed
+ * again. Undefined for values that never count (empty, `*`): those are never stored.
  */
-export function normalizeAllowEntry(channel: ChannelInfo, senderId: string): string | undefined {
-  let value = senderId.trim();
-  const lower = value.toLowerCase();
-  for (const prefix of channel.stripPrefixes) {
-    if (lower.startsWith(prefix)) {
-      value = value.slice(prefix.length).trim();
-      break;
-    }
-  }
-  if (value === "" || value === "*") return undefined;
-  return value;
+export function normalizeAllowEntry(info: ChannelInfo, senderId: string): string | undefined {
+  const trimmed = senderId.trim();
+  if (trimmed === "" || trimmed === "*") return undefined;
+  const value = info.normalize(trimmed).trim();
+  return value === "" || value === "*" ? undefined : value;
 }
 
 function truncateForMessage(value: string): string {

@@ -1,16 +1,49 @@
 import { MoltbotError } from "../errors.js";
+import {
+  findLivePending,
+  isPendingLive,
+  keyedByRequestId,
+  livePending,
+  newRequestId,
+  own,
+  PENDING_TTL_MS,
+} from "./pending.js";
 import type { RandomBytes } from "./random.js";
-import { generateToken, generateUuidV4, mergeOrdered, normalizeScopes, secretsEqual } from "./tokens.js";
+import {
+  MAX_NAME_LENGTH,
+  MAX_PUBLIC_KEY_LENGTH,
+  MAX_SCOPES,
+  MAX_SHORT_FIELD_LENGTH,
+  MAX_ID_LENGTH,
+  TOKEN_CHARACTERS,
+  assertUsableKey,
+  optionalText,
+  usage,
+  validateKeyId,
+  validateText,
+} from "./text.js";
+import {
+  mergeOrdered,
+  mintToken,
+  normalizeScopes,
+  secretsEqual,
+  summarizeToken,
+  type DeviceToken,
+  type DeviceTokenSummary,
+} from "./tokens.js";
+
+export type { DeviceToken, DeviceTokenSummary } from "./tokens.js";
 
 /*
  * Device pairing rules (SPEC §4), pure: (state, input, now, random) → { state(s), result }.
  * A returned state is undefined when nothing changed, so the store writes only what moved.
  * The state objects are the gateway's files: `devices/pending.json` keyed by requestId and
- * `devices/paired.json` keyed by deviceId. Fields we do not know are carried along untouched.
+ * `devices/paired.json` keyed by deviceId. Fields we do not know are carried along untouched in the
+ * files, and never shown: results and listings copy only the documented fields.
  */
 
-/** Pending requests expire this long after `ts`; a request exactly 5 minutes old is still live. */
-export const DEVICE_REQUEST_TTL_MS = 5 * 60 * 1000;
+/** Pending requests expire this long after they were made; exactly 5 minutes old is still live. */
+export const DEVICE_REQUEST_TTL_MS = PENDING_TTL_MS;
 
 /** What a device says about itself when it asks to pair (validated, trimmed, in the gateway's order). */
 export interface ValidDeviceRequest {
@@ -33,17 +66,8 @@ export interface DevicePendingRequest extends ValidDeviceRequest {
   isRepair?: boolean;
   /** Epoch ms at creation. */
   ts: number;
-  [key: string]: unknown;
-}
-
-export interface DeviceToken {
-  token: string;
-  role: string;
-  scopes: string[];
-  createdAtMs: number;
-  rotatedAtMs?: number;
-  revokedAtMs?: number;
-  lastUsedAtMs?: number;
+  /** OpenClaw (July 2026): the last time the device asked again; the request lives 5 min from it. */
+  refreshedAtMs?: number;
   [key: string]: unknown;
 }
 
@@ -57,22 +81,26 @@ export interface PairedDevice extends Omit<ValidDeviceRequest, "silent"> {
 export type DevicePendingState = Record<string, DevicePendingRequest>;
 export type DevicePairedState = Record<string, PairedDevice>;
 
-/** What listings and approve show instead of a token: never the secret. */
-export interface DeviceTokenSummary {
-  role: string;
-  scopes: string[];
-  createdAtMs: number;
-  rotatedAtMs?: number;
-  revokedAtMs?: number;
-  lastUsedAtMs?: number;
+/** A pending request as listings and results show it: documented fields only. */
+export interface DevicePendingView extends ValidDeviceRequest {
+  requestId: string;
+  isRepair: boolean;
+  ts: number;
+  refreshedAtMs?: number;
+  /** The device is paired with a different public key: approving replaces the key it is known by. */
+  publicKeyChanged?: true;
 }
 
-/** A paired device as `list` and `approve` show it: tokens as summaries, sorted by role. */
+/** A paired device as listings and results show it: documented fields only, tokens as summaries. */
 export interface PairedDeviceView extends Omit<ValidDeviceRequest, "silent"> {
+  /** The operator's own name for the device (OpenClaw's `operator_label`, `devices rename`). */
+  operatorLabel?: string;
   tokens?: DeviceTokenSummary[];
   createdAtMs: number;
   approvedAtMs: number;
-  [key: string]: unknown;
+  /** How the pairing was approved (OpenClaw: owner, silent, trusted-cidr, …). */
+  approvedVia?: string;
+  lastSeenAtMs?: number;
 }
 
 export const emptyDevicePending = (): DevicePendingState => ({});
@@ -81,37 +109,8 @@ export const emptyDevicePaired = (): DevicePairedState => ({});
 // ---------------------------------------------------------------------------------------------
 // Input validation: device-supplied strings are bounded and free of control characters.
 
-export const MAX_ID_LENGTH = 256;
-export const MAX_PUBLIC_KEY_LENGTH = 4096;
-export const MAX_NAME_LENGTH = 256;
-export const MAX_SHORT_FIELD_LENGTH = 128;
-export const MAX_SCOPES = 64;
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
-// Printable ASCII without spaces: what keys, roles and scopes are made of.
-const TOKEN_CHARACTERS = /^[\u0021-\u007e]+$/;
-const ROLE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-
-function usage(message: string): MoltbotError {
-  return new MoltbotError("USAGE", message);
-}
-
-/** A text field: trimmed, bounded, no control characters. */
-export function validateText(value: string, what: string, max: number): string {
-  const trimmed = value.trim();
-  if (trimmed === "") throw usage(`The ${what} is empty.`);
-  if (trimmed.length > max) throw usage(`The ${what} is too long (${trimmed.length} characters; at most ${max}).`);
-  if (CONTROL_CHARACTERS.test(trimmed)) throw usage(`The ${what} contains control characters.`);
-  return trimmed;
-}
-
-/**
- * A device or node id. Also the key of `paired.json`, so `__proto__` is refused: a JSON object
- * key of that name does not survive a parse-and-rewrite in JavaScript.
- */
 export function validateDeviceId(value: string, what = "device id"): string {
-  const id = validateText(value, what, MAX_ID_LENGTH);
-  if (id === "__proto__") throw usage(`"__proto__" cannot be a ${what}.`);
-  return id;
+  return validateKeyId(value, what);
 }
 
 export function validatePublicKey(value: string): string {
@@ -120,6 +119,8 @@ export function validatePublicKey(value: string): string {
     throw usage("The public key must be printable ASCII without spaces (e.g. base64url).");
   return key;
 }
+
+const ROLE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 export function validateRole(value: string): string {
   const role = value.trim();
@@ -136,8 +137,9 @@ export function validateScopes(scopes: readonly string[]): string[] {
   return mergeOrdered(
     scopes.map((scope) => {
       const trimmed = validateText(scope, "scope", MAX_SHORT_FIELD_LENGTH);
-      if (!TOKEN_CHARACTERS.test(trimmed))
+      if (!TOKEN_CHARACTERS.test(trimmed)) {
         throw usage(`Invalid scope "${trimmed}": scopes have no spaces, e.g. operator.read.`);
+      }
       return trimmed;
     }),
   );
@@ -148,121 +150,9 @@ export function validateLookupId(value: string, what: string): string {
   return validateText(value, what, MAX_ID_LENGTH);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Reading the state.
-
-/** The entry stored under `key`, ignoring anything inherited from Object.prototype. */
-export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
-}
-
-export function isDeviceRequestLive(request: { ts: number }, now: number): boolean {
-  return Number.isFinite(request.ts) && now <= request.ts + DEVICE_REQUEST_TTL_MS;
-}
-
-/** Newest first; ties broken by requestId so the order is stable. */
-function newestFirst<R extends { ts: number; requestId: string }>(a: R, b: R): number {
-  return b.ts - a.ts || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0);
-}
-
-/** Live requests, newest first. */
-export function liveDeviceRequests(pending: DevicePendingState, now: number): DevicePendingRequest[] {
-  return Object.values(pending)
-    .filter((request) => isDeviceRequestLive(request, now))
-    .sort(newestFirst);
-}
-
-/** Rebuild a keyed file from live entries: expired requests are dropped on every write. */
-function keyed<R extends { requestId: string }>(requests: readonly R[]): Record<string, R> {
-  return Object.fromEntries(requests.map((request) => [request.requestId, request]));
-}
-
-export function summarizeToken(token: DeviceToken, key: string = token.role): DeviceTokenSummary {
-  // Listings read tokens without deep validation: fall back to the role the token is filed under.
-  const role = typeof token.role === "string" ? token.role : key;
-  const summary: DeviceTokenSummary = { role, scopes: token.scopes, createdAtMs: token.createdAtMs };
-  if (token.rotatedAtMs !== undefined) summary.rotatedAtMs = token.rotatedAtMs;
-  if (token.revokedAtMs !== undefined) summary.revokedAtMs = token.revokedAtMs;
-  if (token.lastUsedAtMs !== undefined) summary.lastUsedAtMs = token.lastUsedAtMs;
-  return summary;
-}
-
-/** A paired device without its secrets. */
-export function viewPairedDevice(device: PairedDevice): PairedDeviceView {
-  const { tokens } = device;
-  // Without tokens there is no secret to hide: the device is its own view.
-  if (tokens === undefined) return device as unknown as PairedDeviceView;
-  const summaries = Object.entries(tokens)
-    .map(([key, token]) => summarizeToken(token, key))
-    .sort((a, b) => (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
-  // A plain spread then overwrite (not `{ tokens, ...rest }`): V8 copies it several times faster,
-  // which shows when 10 000 devices are listed.
-  return { ...device, tokens: summaries };
-}
-
-export interface DeviceListing {
-  pending: DevicePendingRequest[];
-  paired: PairedDeviceView[];
-}
-
-/** Pending (live, newest first) and paired (most recently approved first), without secrets. */
-export function listDevicePairing(
-  state: { pending: DevicePendingState; paired: DevicePairedState },
-  now: number,
-): DeviceListing {
-  const paired = Object.values(state.paired)
-    .sort((a, b) => b.approvedAtMs - a.approvedAtMs)
-    .map(viewPairedDevice);
-  return { pending: liveDeviceRequests(state.pending, now), paired };
-}
-
-function deviceRoles(device: PairedDevice): string[] {
-  return mergeOrdered(
-    device.roles,
-    device.role !== undefined ? [device.role] : undefined,
-    Object.keys(device.tokens ?? {}),
-  );
-}
-
-function notPaired(deviceId: string): MoltbotError {
-  return new MoltbotError(
-    "NOT_FOUND",
-    `Device "${deviceId}" is not paired. Run "moltbot devices list" to see paired devices.`,
-  );
-}
-
-function pairedDevice(paired: DevicePairedState, deviceId: string): PairedDevice {
-  const device = own(paired, deviceId);
-  if (!device) throw notPaired(deviceId);
-  return device;
-}
-
-function roleOf(device: PairedDevice, role: string): void {
-  const roles = deviceRoles(device);
-  if (!roles.includes(role)) {
-    throw new MoltbotError(
-      "NOT_FOUND",
-      `Device "${device.deviceId}" has no role "${role}" (roles: ${roles.length > 0 ? roles.join(", ") : "none"}). Run "moltbot devices list" to see its roles.`,
-    );
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Request.
-
 /** What a device sends, before validation (`roles` is derived from `role`). */
 export interface DeviceRequestInput extends Omit<ValidDeviceRequest, "roles" | "scopes"> {
   scopes?: readonly string[];
-}
-
-export interface DeviceRequestResult {
-  created: boolean;
-  request: DevicePendingRequest;
-}
-
-function optionalText(value: string | undefined, what: string, max: number): string | undefined {
-  if (value === undefined || value.trim() === "") return undefined;
-  return validateText(value, what, max);
 }
 
 /**
@@ -294,38 +184,193 @@ export function validateDeviceRequest(input: DeviceRequestInput): ValidDeviceReq
   return valid;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Views: what listings and results show.
+
+const DESCRIPTION_FIELDS = [
+  "displayName",
+  "platform",
+  "clientId",
+  "clientMode",
+  "role",
+  "roles",
+  "scopes",
+  "remoteIp",
+] as const;
+
+function copyDescription<T extends Partial<ValidDeviceRequest>>(target: T, source: Partial<ValidDeviceRequest>): T {
+  for (const key of DESCRIPTION_FIELDS) {
+    const value = source[key];
+    if (value !== undefined) (target as Record<string, unknown>)[key] = value;
+  }
+  return target;
+}
+
+export function viewPendingRequest(request: DevicePendingRequest, paired?: DevicePairedState): DevicePendingView {
+  const view = copyDescription(
+    { requestId: request.requestId, deviceId: request.deviceId, publicKey: request.publicKey } as DevicePendingView,
+    request,
+  );
+  if (typeof request.silent === "boolean") view.silent = request.silent;
+  view.isRepair = request.isRepair === true;
+  view.ts = request.ts;
+  if (typeof request.refreshedAtMs === "number") view.refreshedAtMs = request.refreshedAtMs;
+  const known = paired ? own(paired, request.deviceId) : undefined;
+  if (known && known.publicKey !== request.publicKey) view.publicKeyChanged = true;
+  return view;
+}
+
+/** A paired device without its secrets and without fields we do not document. */
+export function viewPairedDevice(device: PairedDevice): PairedDeviceView {
+  const view = copyDescription({ deviceId: device.deviceId, publicKey: device.publicKey } as PairedDeviceView, device);
+  if (typeof device.operatorLabel === "string") view.operatorLabel = device.operatorLabel;
+  const { tokens } = device;
+  if (tokens !== undefined) {
+    view.tokens = Object.entries(tokens)
+      .map(([key, token]) => summarizeToken(token, key))
+      .sort((a, b) => (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
+  }
+  view.createdAtMs = device.createdAtMs;
+  view.approvedAtMs = device.approvedAtMs;
+  if (typeof device.approvedVia === "string") view.approvedVia = device.approvedVia;
+  if (typeof device.lastSeenAtMs === "number") view.lastSeenAtMs = device.lastSeenAtMs;
+  return view;
+}
+
+export interface DeviceListing {
+  pending: DevicePendingView[];
+  paired: PairedDeviceView[];
+}
+
+/** Pending (live, newest first) and paired (most recently approved first), without secrets. */
+export function listDevicePairing(
+  state: { pending: DevicePendingState; paired: DevicePairedState },
+  now: number,
+): DeviceListing {
+  const paired = Object.values(state.paired)
+    .sort((a, b) => b.approvedAtMs - a.approvedAtMs)
+    .map(viewPairedDevice);
+  return {
+    pending: livePending(state.pending, now).map((request) => viewPendingRequest(request, state.paired)),
+    paired,
+  };
+}
+
+export function isDeviceRequestLive(request: { requestId: string; ts: number; refreshedAtMs?: number }, now: number) {
+  return isPendingLive(request, now);
+}
+
+export function liveDeviceRequests(pending: DevicePendingState, now: number): DevicePendingRequest[] {
+  return livePending(pending, now);
+}
+
+function deviceRoles(device: PairedDevice): string[] {
+  return mergeOrdered(
+    device.roles,
+    device.role !== undefined ? [device.role] : undefined,
+    Object.keys(device.tokens ?? {}),
+  );
+}
+
+function notPaired(deviceId: string): MoltbotError {
+  return new MoltbotError(
+    "NOT_FOUND",
+    `Device "${deviceId}" is not paired. Run "moltbot devices list" to see paired devices.`,
+  );
+}
+
+function pairedDevice(paired: DevicePairedState, deviceId: string): PairedDevice {
+  const device = own(paired, deviceId);
+  if (!device) throw notPaired(deviceId);
+  return device;
+}
+
+function requireRole(device: PairedDevice, role: string): void {
+  const roles = deviceRoles(device);
+  if (!roles.includes(role)) {
+    throw new MoltbotError(
+      "NOT_FOUND",
+      `Device "${device.deviceId}" has no role "${role}" (roles: ${roles.length > 0 ? roles.join(", ") : "none"}). Run "moltbot devices list" to see its roles.`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request.
+
+export interface DeviceRequestResult {
+  created: boolean;
+  request: DevicePendingView;
+  /**
+   * Earlier live requests of the same device that this one replaced because it came with a
+   * different public key, role or scopes: the operator is never asked to approve a key the
+   * device no longer presents, and never approves one it did not see.
+   */
+  replaced?: string[];
+}
+
+const covers = (have: readonly string[] | undefined, want: readonly string[] | undefined): boolean =>
+  (want ?? []).every((item) => (have ?? []).includes(item));
+
+/** The device is repeating its request: same key and role, and nothing asked beyond what it asked before. */
+function isRepeat(existing: DevicePendingRequest, valid: ValidDeviceRequest): boolean {
+  return (
+    existing.publicKey === valid.publicKey &&
+    existing.role === valid.role &&
+    covers(existing.roles, valid.roles) &&
+    covers(existing.scopes, valid.scopes)
+  );
+}
+
 /**
- * A device asks to join. The same device asking again while its request is live gets that
- * request back (`created: false`, nothing written unless expired requests were dropped).
+ * A device asks to join (OpenClaw's rule, July 2026). Asking again while its one live request
+ * stands, with the same key and role and nothing new, gets that request back (`created: false`;
+ * with `refresh`, the SQLite generation's rule, its life restarts). Asking with a different key,
+ * role or more scopes replaces every live request of the device with one new request (roles and
+ * scopes merged, the new key), listed in `replaced`: the operator never approves a key the device
+ * no longer presents.
  */
 export function requestDevicePairing(
   state: { pending: DevicePendingState; paired: DevicePairedState },
   input: DeviceRequestInput,
   now: number,
   random: RandomBytes,
+  options: { refresh?: boolean } = {},
 ): { pending?: DevicePendingState; result: DeviceRequestResult } {
   const valid = validateDeviceRequest(input);
-  const { deviceId } = valid;
-
   const all = Object.values(state.pending);
-  const live = all.filter((request) => isDeviceRequestLive(request, now));
-  const existing = live.filter((request) => request.deviceId === deviceId).sort(newestFirst)[0];
-  if (existing) {
+  const live = livePending(state.pending, now);
+  const mine = live.filter((request) => request.deviceId === valid.deviceId);
+  const existing = mine[0];
+  if (mine.length === 1 && existing && isRepeat(existing, valid)) {
+    if (options.refresh) {
+      const refreshed: DevicePendingRequest = { ...existing, refreshedAtMs: now };
+      return {
+        pending: keyedByRequestId(live.map((request) => (request === existing ? refreshed : request))),
+        result: { created: false, request: viewPendingRequest(refreshed, state.paired) },
+      };
+    }
     const changed = live.length !== all.length;
-    return { ...(changed ? { pending: keyed(live) } : {}), result: { created: false, request: existing } };
+    return {
+      ...(changed ? { pending: keyedByRequestId(live) } : {}),
+      result: { created: false, request: viewPendingRequest(existing, state.paired) },
+    };
   }
-
-  const requestIds = new Set(all.map((request) => request.requestId));
-  let requestId = generateUuidV4(random);
-  while (requestIds.has(requestId)) requestId = generateUuidV4(random);
-
+  const merged: ValidDeviceRequest = { ...valid };
+  const roles = mergeOrdered(...mine.map((request) => request.roles), valid.roles);
+  if (roles.length > 0) merged.roles = roles;
+  const scopes = mergeOrdered(...mine.map((request) => request.scopes), valid.scopes);
+  if (scopes.length > 0) merged.scopes = scopes;
   const request: DevicePendingRequest = {
-    requestId,
-    ...valid,
-    isRepair: own(state.paired, deviceId) !== undefined,
+    requestId: newRequestId(random, state.pending),
+    ...merged,
+    isRepair: own(state.paired, valid.deviceId) !== undefined,
     ts: now,
   };
-  return { pending: keyed([...live, request]), result: { created: true, request } };
+  const kept = live.filter((candidate) => candidate.deviceId !== valid.deviceId);
+  const result: DeviceRequestResult = { created: true, request: viewPendingRequest(request, state.paired) };
+  if (mine.length > 0) result.replaced = mine.map((candidate) => candidate.requestId);
+  return { pending: keyedByRequestId([...kept, request]), result };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,11 +382,7 @@ export function requestDevicePairing(
  */
 export function findDeviceRequest(pending: DevicePendingState, id: string, now: number): DevicePendingRequest {
   const wanted = validateLookupId(id, "request or device id");
-  const live = liveDeviceRequests(pending, now);
-  const lower = wanted.toLowerCase();
-  const request =
-    live.find((candidate) => candidate.requestId === wanted || candidate.requestId === lower) ??
-    live.find((candidate) => candidate.deviceId === wanted);
+  const request = findLivePending(pending, wanted, now, (entry) => entry.deviceId);
   if (!request) {
     throw new MoltbotError(
       "NOT_FOUND",
@@ -351,44 +392,26 @@ export function findDeviceRequest(pending: DevicePendingState, id: string, now: 
   return request;
 }
 
-function withoutRequest(
+function withoutRequests(
   pending: DevicePendingState,
   drop: (request: DevicePendingRequest) => boolean,
   now: number,
 ): DevicePendingState {
-  return keyed(Object.values(pending).filter((request) => isDeviceRequestLive(request, now) && !drop(request)));
-}
-
-/** A fresh secret for `role`; an earlier token of the role keeps `createdAtMs` and gains `rotatedAtMs`. */
-function mintToken(
-  previous: DeviceToken | undefined,
-  role: string,
-  scopes: readonly string[],
-  now: number,
-  random: RandomBytes,
-): DeviceToken {
-  const kept: Partial<DeviceToken> = { ...previous };
-  delete kept.revokedAtMs;
-  const token: DeviceToken = {
-    ...kept,
-    token: generateToken(random),
-    role,
-    scopes: normalizeScopes(scopes),
-    createdAtMs: previous?.createdAtMs ?? now,
-  };
-  if (previous) token.rotatedAtMs = now;
-  return token;
+  return keyedByRequestId(livePending(pending, now).filter((request) => !drop(request)));
 }
 
 export interface DeviceApproveResult {
   requestId: string;
   device: PairedDeviceView;
+  /** The role a fresh token was issued for (none when the request named no role). */
+  issuedRole?: string;
 }
 
 /**
  * Approve a request: the device joins `paired.json` (roles and scopes merged with an earlier
- * pairing, union in order; `createdAtMs` kept) with a fresh token for the requested role.
- * The store writes `paired` before `pending`, so a crash in between never loses an approval.
+ * pairing, union in order; `createdAtMs` kept; the request's key and fields win) with a fresh token
+ * for the requested role. The store writes `paired` before `pending`, so a crash in between never
+ * loses an approval.
  */
 export function approveDeviceRequest(
   state: { pending: DevicePendingState; paired: DevicePairedState },
@@ -397,9 +420,16 @@ export function approveDeviceRequest(
   random: RandomBytes,
 ): { pending: DevicePendingState; paired: DevicePairedState; result: DeviceApproveResult } {
   const request = findDeviceRequest(state.pending, input.id, now);
+  assertUsableKey(request.deviceId, "device id");
   const existing = own(state.paired, request.deviceId);
   // Fields in the gateway's order; an earlier pairing keeps its own order and unknown fields.
-  const device = { ...existing, deviceId: request.deviceId, publicKey: request.publicKey } as PairedDevice;
+  const device: PairedDevice = {
+    ...existing,
+    deviceId: request.deviceId,
+    publicKey: request.publicKey,
+    createdAtMs: existing?.createdAtMs ?? now,
+    approvedAtMs: now,
+  };
   for (const key of ["displayName", "platform", "clientId", "clientMode", "role"] as const) {
     const value = request[key];
     if (typeof value === "string") device[key] = value;
@@ -414,17 +444,20 @@ export function approveDeviceRequest(
   const scopes = mergeOrdered(existing?.scopes, request.scopes);
   if (scopes.length > 0) device.scopes = scopes;
   if (typeof request.remoteIp === "string") device.remoteIp = request.remoteIp;
+  const result: DeviceApproveResult = { requestId: request.requestId, device: viewPairedDevice(device) };
   if (request.role !== undefined) {
     const tokens = { ...existing?.tokens };
     tokens[request.role] = mintToken(own(tokens, request.role), request.role, request.scopes ?? [], now, random);
     device.tokens = tokens;
+    result.device = viewPairedDevice(device);
+    result.issuedRole = request.role;
   }
-  device.createdAtMs = existing?.createdAtMs ?? now;
-  device.approvedAtMs = now;
+  // Key order of the file: the device keeps its place; timestamps stay last, as the gateway writes them.
+  const { createdAtMs, approvedAtMs, ...rest } = device;
   return {
-    pending: withoutRequest(state.pending, (candidate) => candidate.requestId === request.requestId, now),
-    paired: { ...state.paired, [device.deviceId]: device },
-    result: { requestId: request.requestId, device: viewPairedDevice(device) },
+    pending: withoutRequests(state.pending, (candidate) => candidate.requestId === request.requestId, now),
+    paired: { ...state.paired, [device.deviceId]: { ...rest, createdAtMs, approvedAtMs } },
+    result,
   };
 }
 
@@ -441,7 +474,7 @@ export function rejectDeviceRequest(
 ): { pending: DevicePendingState; result: DeviceRejectResult } {
   const request = findDeviceRequest(pending, input.id, now);
   return {
-    pending: withoutRequest(pending, (candidate) => candidate.requestId === request.requestId, now),
+    pending: withoutRequests(pending, (candidate) => candidate.requestId === request.requestId, now),
     result: { requestId: request.requestId, deviceId: request.deviceId },
   };
 }
@@ -458,7 +491,11 @@ export interface DeviceRotateResult {
   rotatedAtMs: number;
 }
 
-/** New secret for one of the device's roles; `scopes` given replaces the token's scopes. */
+/**
+ * New secret for one of the device's roles. Given scopes replace the token's scopes and, as the
+ * gateway does ("sync device scopes on token rotation"), the device's own scopes, which its connect
+ * check reads: a narrowing done here sticks.
+ */
 export function rotateDeviceToken(
   paired: DevicePairedState,
   input: { deviceId: string; role: string; scopes?: readonly string[] },
@@ -467,12 +504,13 @@ export function rotateDeviceToken(
 ): { paired: DevicePairedState; result: DeviceRotateResult } {
   const device = pairedDevice(paired, validateDeviceId(input.deviceId));
   const role = validateRole(input.role);
-  roleOf(device, role);
+  requireRole(device, role);
   const previous = own(device.tokens ?? {}, role);
-  const scopes = input.scopes !== undefined ? validateScopes(input.scopes) : (previous?.scopes ?? device.scopes ?? []);
-  const token = mintToken(previous, role, scopes, now, random);
+  const given = input.scopes !== undefined ? validateScopes(input.scopes) : undefined;
+  const token = mintToken(previous, role, given ?? previous?.scopes ?? device.scopes ?? [], now, random);
   token.rotatedAtMs = now;
   const next: PairedDevice = { ...device, tokens: { ...device.tokens, [role]: token } };
+  if (given !== undefined) next.scopes = token.scopes;
   return {
     paired: { ...paired, [device.deviceId]: next },
     result: { deviceId: device.deviceId, role, token: token.token, scopes: token.scopes, rotatedAtMs: now },
@@ -495,7 +533,7 @@ export function revokeDeviceToken(
   const role = validateRole(input.role);
   const token = own(device.tokens ?? {}, role);
   if (!token) {
-    roleOf(device, role);
+    requireRole(device, role);
     throw new MoltbotError(
       "NOT_FOUND",
       `Device "${device.deviceId}" has no token for role "${role}"; nothing to revoke. Run "moltbot devices list" to see its tokens.`,
@@ -523,14 +561,14 @@ export function removeDevice(
   const deviceId = validateDeviceId(input.deviceId);
   const isPaired = own(state.paired, deviceId) !== undefined;
   const waiting = Object.values(state.pending).some((request) => request.deviceId === deviceId);
-  if (!isPaired && !liveDeviceRequests(state.pending, now).some((request) => request.deviceId === deviceId)) {
+  if (!isPaired && !livePending(state.pending, now).some((request) => request.deviceId === deviceId)) {
     throw notPaired(deviceId);
   }
   const paired = isPaired
     ? Object.fromEntries(Object.entries(state.paired).filter(([key]) => key !== deviceId))
     : undefined;
   return {
-    ...(waiting ? { pending: withoutRequest(state.pending, (request) => request.deviceId === deviceId, now) } : {}),
+    ...(waiting ? { pending: withoutRequests(state.pending, (request) => request.deviceId === deviceId, now) } : {}),
     ...(paired ? { paired } : {}),
     result: { deviceId },
   };

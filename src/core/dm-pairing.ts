@@ -1,7 +1,10 @@
 import { MoltbotError } from "../errors.js";
 import { normalizeAllowEntry, type ChannelInfo } from "./channels.js";
 import { generateCode, normalizeCode } from "./codes.js";
+import { isLiveSince } from "./pending.js";
 import type { RandomBytes } from "./random.js";
+import { DEFAULT_ACCOUNT, requestAccount, validateAccount, withoutAccount } from "./accounts.js";
+import { CONTROL_CHARACTERS, MAX_ID_LENGTH, usage } from "./text.js";
 
 /** One stranger waiting for approval, as stored in `<channel>-pairing.json`. */
 export interface PairingRequest {
@@ -30,12 +33,10 @@ export interface AllowState {
 export const DM_REQUEST_TTL_MS = 60 * 60 * 1000;
 export const DEFAULT_MAX_PENDING = 3;
 export const MAX_PENDING_LIMIT = 100;
-export const MAX_SENDER_ID_LENGTH = 256;
+export const MAX_SENDER_ID_LENGTH = MAX_ID_LENGTH;
 export const MAX_META_ENTRIES = 16;
 export const MAX_META_VALUE_LENGTH = 512;
 const META_KEY_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
-// C0, DEL and C1 controls: a sender id is an identifier, never text with layout.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 export const APPROVED_MESSAGE = "Moltbot access approved. Send a message to start chatting.";
 
@@ -47,10 +48,12 @@ export function requestExpiresAt(request: PairingRequest): number {
   return Date.parse(request.createdAt) + DM_REQUEST_TTL_MS;
 }
 
-/** Live up to and including the instant it turns one hour old; an unreadable date is expired. */
+/**
+ * Live up to and including the instant it turns one hour old. An unreadable date, or one too far in
+ * the future to have been written by a live writer (pending.ts), is expired.
+ */
 export function isRequestLive(request: PairingRequest, now: number): boolean {
-  const expiresAt = requestExpiresAt(request);
-  return Number.isFinite(expiresAt) && now <= expiresAt;
+  return isLiveSince(Date.parse(request.createdAt), DM_REQUEST_TTL_MS, now);
 }
 
 /** Live requests, oldest first. */
@@ -63,6 +66,8 @@ export function liveRequests(state: PendingState, now: number): PairingRequest[]
 /** A request as `list --json` shows it. */
 export interface PairingRequestView {
   id: string;
+  /** The account the request belongs to (`default` for requests that name none). */
+  account: string;
   code: string;
   createdAt: string;
   lastSeenAt: string;
@@ -73,12 +78,14 @@ export interface PairingRequestView {
 export function viewRequest(request: PairingRequest): PairingRequestView {
   const view: PairingRequestView = {
     id: request.id,
+    account: requestAccount(request),
     code: request.code,
     createdAt: request.createdAt,
     lastSeenAt: request.lastSeenAt,
     expiresAt: new Date(requestExpiresAt(request)).toISOString(),
   };
-  if (request.meta && Object.keys(request.meta).length > 0) view.meta = request.meta;
+  const meta = request.meta === undefined ? undefined : withoutAccount(request.meta);
+  if (meta && Object.keys(meta).length > 0) view.meta = meta;
   return view;
 }
 
@@ -113,9 +120,14 @@ export function validateChannelSender(channel: ChannelInfo, senderId: string): s
   return trimmed;
 }
 
-/** Validate request metadata (string → string, small, with plain keys). */
+/**
+ * Validate request metadata (string → string, small, with plain keys). Values are trimmed and blank
+ * ones dropped, as every gateway generation stores them. `accountId` is the account's place (--account).
+ */
 export function validateMeta(meta: Record<string, string>): Record<string, string> {
-  const entries = Object.entries(meta);
+  const entries = Object.entries(meta)
+    .map(([key, value]): [string, string] => [key, typeof value === "string" ? value.trim() : value])
+    .filter(([, value]) => value !== "");
   if (entries.length > MAX_META_ENTRIES) {
     throw new MoltbotError("USAGE", `Too many --meta entries (${entries.length}; at most ${MAX_META_ENTRIES}).`);
   }
@@ -126,6 +138,9 @@ export function validateMeta(meta: Record<string, string>): Record<string, strin
         "USAGE",
         `Invalid meta key "${key.slice(0, 64)}": use letters, digits, "_", "." or "-" (at most 64).`,
       );
+    }
+    if (key === "accountId") {
+      throw usage('The meta key "accountId" names the account: use --account instead.');
     }
     if (typeof value !== "string" || value.length > MAX_META_VALUE_LENGTH) {
       throw new MoltbotError(
@@ -147,8 +162,7 @@ export function pairingReplyText(channel: ChannelInfo, senderId: string, code: s
   return [
     "Moltbot: access not configured.",
     "",
-    channel.replyIdLine(senderId),
-    "",
+    ...(channel.replyIdLine ? [channel.replyIdLine(senderId), ""] : []),
     `Pairing code: ${code}`,
     "",
     "Ask the bot owner to approve with:",
@@ -160,6 +174,7 @@ export type RequestStatus = "created" | "pending" | "capped" | "allowed";
 
 export interface RequestResult {
   channel: string;
+  account: string;
   id: string;
   status: RequestStatus;
   code?: string;
@@ -169,10 +184,14 @@ export interface RequestResult {
 
 export interface RequestInput {
   channel: ChannelInfo;
+  /** The bot account the sender wrote to (OpenClaw, February 2026 on); absent: the default account. */
+  account?: string;
   senderId: string;
   meta?: Record<string, string>;
   maxPending?: number;
 }
+
+export { DEFAULT_ACCOUNT, requestAccount, validateAccount } from "./accounts.js";
 
 /** A core decision: the states to write (undefined: leave that file alone) and what to report. */
 export interface DmOutcome<R> {
@@ -185,9 +204,13 @@ function withRequests(state: PendingState, requests: PairingRequest[]): PendingS
   return { ...state, version: 1, requests };
 }
 
-function isAllowed(channel: ChannelInfo, allow: AllowState, senderId: string): boolean {
+/** Whether any entry of the lists is the sender, compared as the gateway reads entries. */
+function isListed(channel: ChannelInfo, lists: readonly AllowState[], senderId: string): boolean {
   const entry = normalizeAllowEntry(channel, senderId);
-  return entry !== undefined && allow.allowFrom.includes(entry);
+  return (
+    entry !== undefined &&
+    lists.some((list) => list.allowFrom.some((raw) => normalizeAllowEntry(channel, raw) === entry))
+  );
 }
 
 function sameSender(channel: ChannelInfo, a: string, b: string): boolean {
@@ -196,27 +219,32 @@ function sameSender(channel: ChannelInfo, a: string, b: string): boolean {
 
 /**
  * A message from a sender on a channel with DM policy `pairing` (the gateway's entry point).
- * Expired requests are dropped whenever the file is written anyway.
+ * `allow` holds the allowlists the account reads: the default account reads its own file and the
+ * January one. Requests are per (sender, account); the cap counts one account's live requests;
+ * codes are unique across the whole channel. Expired requests are dropped whenever the file is
+ * written anyway.
  */
 export function requestPairing(
-  state: { pending: PendingState; allow: AllowState },
+  state: { pending: PendingState; allow: readonly AllowState[] },
   input: RequestInput,
   now: number,
   random: RandomBytes,
 ): DmOutcome<RequestResult> {
   const { channel } = input;
+  const account = input.account === undefined ? DEFAULT_ACCOUNT : validateAccount(input.account);
   const senderId = validateChannelSender(channel, input.senderId);
   const meta = input.meta === undefined ? undefined : validateMeta(input.meta);
   const maxPending = input.maxPending ?? DEFAULT_MAX_PENDING;
-  const base = { channel: channel.name, id: senderId };
+  const base = { channel: channel.name, account, id: senderId };
 
-  if (isAllowed(channel, state.allow, senderId)) return { result: { ...base, status: "allowed" } };
+  if (isListed(channel, state.allow, senderId)) return { result: { ...base, status: "allowed" } };
 
   const live = liveRequests(state.pending, now);
-  const existing = live.find((request) => sameSender(channel, request.id, senderId));
+  const mine = live.filter((request) => requestAccount(request) === account);
+  const existing = mine.find((request) => sameSender(channel, request.id, senderId));
   if (existing) {
     const updated: PairingRequest = { ...existing, lastSeenAt: new Date(now).toISOString() };
-    if (meta !== undefined) updated.meta = meta;
+    if (meta !== undefined) updated.meta = withAccountOf(existing, meta, input.account);
     return {
       pending: withRequests(
         state.pending,
@@ -232,12 +260,14 @@ export function requestPairing(
     };
   }
 
-  if (live.length >= maxPending) return { result: { ...base, status: "capped" } };
+  if (mine.length >= maxPending) return { result: { ...base, status: "capped" } };
 
-  const code = generateCode(random, new Set(live.map((request) => request.code)));
+  const code = generateCode(random, new Set(live.map((request) => request.code.toUpperCase())));
   const at = new Date(now).toISOString();
   const request: PairingRequest = { id: senderId, code, createdAt: at, lastSeenAt: at };
-  if (meta !== undefined && Object.keys(meta).length > 0) request.meta = meta;
+  // January files name no account; a request made for an account says so, as OpenClaw's do.
+  const stored = input.account === undefined ? meta : { ...meta, accountId: account };
+  if (stored !== undefined && Object.keys(stored).length > 0) request.meta = stored;
   return {
     pending: withRequests(state.pending, [...live, request]),
     result: {
@@ -250,85 +280,153 @@ export function requestPairing(
   };
 }
 
-function findLiveRequest(channel: ChannelInfo, pending: PendingState, typedCode: string, now: number) {
-  const code = normalizeCode(typedCode);
+/** New meta for a repeated request, keeping the account the request already names. */
+function withAccountOf(existing: PairingRequest, meta: Record<string, string>, given: string | undefined) {
+  const account = existing.meta?.accountId ?? (given === undefined ? undefined : validateAccount(given));
+  return account === undefined ? meta : { ...meta, accountId: account };
+}
+
+/**
+ * The live request with this code (compared upper-cased, as the gateway does, so a code another
+ * writer stored in lower case can still be approved), in `account` when one is given. Two live
+ * requests with the same code cannot be told apart: that is refused rather than guessed.
+ */
+export function findRequestByCode(
+  channel: ChannelInfo,
+  pending: PendingState,
+  input: { code: string; account?: string },
+  now: number,
+) {
+  const code = normalizeCode(input.code);
+  const account = input.account === undefined ? undefined : validateAccount(input.account);
   const live = liveRequests(pending, now);
-  const request = live.find((candidate) => candidate.code === code);
-  if (!request) {
+  const matches = live.filter(
+    (candidate) =>
+      String(candidate.code).trim().toUpperCase() === code &&
+      (account === undefined || requestAccount(candidate) === account),
+  );
+  if (matches.length === 0) {
+    const where = account === undefined ? "" : ` (account ${account})`;
     throw new MoltbotError(
       "NOT_FOUND",
-      `No pending ${channel.name} request with code ${code}. Run "moltbot pairing list ${channel.name}" to see pending codes.`,
+      `No pending ${channel.name} request with code ${code}${where}. Run "moltbot pairing list ${channel.name}" to see pending codes.`,
     );
   }
+  if (matches.length > 1) {
+    throw new MoltbotError(
+      "AMBIGUOUS",
+      `Code ${code} is held by ${matches.length} pending ${channel.name} requests (senders ${matches.map((request) => request.id).join(", ")}), so it cannot say whom to approve. Reject it, or run "moltbot doctor".`,
+    );
+  }
+  const request = matches[0]!;
   return { code, request, rest: live.filter((candidate) => candidate !== request) };
+}
+
+/**
+ * The allowlist file an approval of `request` goes to: the account the request names (its own
+ * file, `<channel>-default-allowFrom.json` included), else the account given, else the January file
+ * `<channel>-allowFrom.json` that the default account also reads. Undefined means the January file.
+ */
+export function approvalAccount(request: PairingRequest, given: string | undefined): string | undefined {
+  const named = request.meta?.accountId;
+  if (typeof named === "string" && named.trim() !== "") return requestAccount(request);
+  return given === undefined ? undefined : validateAccount(given);
 }
 
 export interface ApproveResult {
   channel: string;
+  account: string;
   code: string;
   id: string;
   message: string;
 }
 
 /**
- * Approve a code: the sender joins the allowlist (normalised, once) and the request goes away.
- * The store writes `allow` before `pending`, so a crash in between never loses an approval.
+ * Approve a code: the sender joins the allowlist of the request's account (normalised, once) and
+ * the request goes away. The store writes `allow` before `pending`, so a crash in between never
+ * loses an approval.
  */
 export function approveCode(
   state: { pending: PendingState; allow: AllowState },
-  input: { channel: ChannelInfo; code: string },
+  input: { channel: ChannelInfo; code: string; account?: string },
   now: number,
 ): Required<DmOutcome<ApproveResult>> {
   const { channel } = input;
-  const { code, request, rest } = findLiveRequest(channel, state.pending, input.code, now);
+  const { code, request, rest } = findRequestByCode(channel, state.pending, input, now);
   const entry = normalizeAllowEntry(channel, request.id);
   if (entry === undefined) {
-    throw new MoltbotError("USAGE", `The request with code ${code} has a sender id that cannot be allowlisted.`);
+    throw usage(`The request with code ${code} has a sender id that cannot be allowlisted.`);
   }
-  const allowFrom = state.allow.allowFrom.includes(entry) ? state.allow.allowFrom : [...state.allow.allowFrom, entry];
+  const listed = isListed(channel, [state.allow], entry);
   return {
-    allow: { ...state.allow, version: 1, allowFrom },
+    allow: listed ? state.allow : { ...state.allow, version: 1, allowFrom: [...state.allow.allowFrom, entry] },
     pending: withRequests(state.pending, rest),
-    result: { channel: channel.name, code, id: request.id, message: APPROVED_MESSAGE },
+    result: {
+      channel: channel.name,
+      account: requestAccount(request),
+      code,
+      id: request.id,
+      message: APPROVED_MESSAGE,
+    },
   };
 }
 
 export interface RejectResult {
   channel: string;
+  account: string;
   code: string;
   id: string;
 }
 
 export function rejectCode(
   pending: PendingState,
-  input: { channel: ChannelInfo; code: string },
+  input: { channel: ChannelInfo; code: string; account?: string },
   now: number,
 ): { pending: PendingState; result: RejectResult } {
-  const { code, request, rest } = findLiveRequest(input.channel, pending, input.code, now);
-  return { pending: withRequests(pending, rest), result: { channel: input.channel.name, code, id: request.id } };
+  const { code, request, rest } = findRequestByCode(input.channel, pending, input, now);
+  return {
+    pending: withRequests(pending, rest),
+    result: { channel: input.channel.name, account: requestAccount(request), code, id: request.id },
+  };
 }
 
 export interface RevokeResult {
   channel: string;
+  account: string;
   id: string;
   removed: boolean;
 }
 
-/** Remove a sender from the allowlist; `allow` is undefined when nothing changed. */
+/**
+ * Remove a sender from allowlists: every entry the gateway would read as this sender (`tg:123`,
+ * ` 123 `, `123`) goes, so revoking really ends the access. `lists` are the files the account
+ * reads; each returned list is undefined when nothing changed in it.
+ */
 export function revokeSender(
-  allow: AllowState,
-  input: { channel: ChannelInfo; senderId: string },
-): { allow?: AllowState; result: RevokeResult } {
+  lists: { scoped: AllowState; legacy: AllowState },
+  input: { channel: ChannelInfo; senderId: string; account?: string },
+): { scoped?: AllowState; legacy?: AllowState; result: RevokeResult } {
   const senderId = validateSenderId(input.senderId);
+  const account = input.account === undefined ? DEFAULT_ACCOUNT : validateAccount(input.account);
   const entry = normalizeAllowEntry(input.channel, senderId);
-  const id = entry ?? senderId;
-  if (entry === undefined || !allow.allowFrom.includes(entry)) {
-    return { result: { channel: input.channel.name, id, removed: false } };
-  }
-  return {
-    allow: { ...allow, version: 1, allowFrom: allow.allowFrom.filter((value) => value !== entry) },
-    result: { channel: input.channel.name, id, removed: true },
+  const result: RevokeResult = { channel: input.channel.name, account, id: entry ?? senderId, removed: false };
+  const without = (list: AllowState): AllowState | undefined => {
+    if (entry === undefined) return undefined;
+    const kept = list.allowFrom.filter((raw) => normalizeAllowEntry(input.channel, raw) !== entry);
+    return kept.length === list.allowFrom.length ? undefined : { ...list, version: 1, allowFrom: kept };
   };
+  const scoped = without(lists.scoped);
+  const legacy = without(lists.legacy);
+  result.removed = scoped !== undefined || legacy !== undefined;
+  return { ...(scoped ? { scoped } : {}), ...(legacy ? { legacy } : {}), result };
+}
+
+/**
+ * The approved senders an account reads: its own file first, then (default account) the January
+ * file; exact duplicates once, as OpenClaw reads them.
+ */
+export function allowedSenders(lists: readonly AllowState[]): string[] {
+  return [...new Set(lists.flatMap((list) => list.allowFrom))];
 }
 
 /** Parse `MOLTBOT_PAIRING_MAX_PENDING`; undefined or empty means the default of 3. */
@@ -337,8 +435,7 @@ export function parseMaxPending(raw: string | undefined): number {
   // Digits only: Number() would also take "1e1", "0x10" or "3.0".
   const value = /^[0-9]+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
   if (!Number.isInteger(value) || value < 1 || value > MAX_PENDING_LIMIT) {
-    throw new MoltbotError(
-      "USAGE",
+    throw usage(
       `MOLTBOT_PAIRING_MAX_PENDING must be a whole number from 1 to ${MAX_PENDING_LIMIT} (got "${raw.slice(0, 20)}").`,
     );
   }

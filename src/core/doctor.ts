@@ -1,20 +1,19 @@
-import type { PendingState } from "./dm-pairing.js";
-
 /*
- * `moltbot doctor` as a pure function: the store module gathers facts about the state dir (modes,
- * owners, what each file parses to, locks, temp files) and this module decides what is wrong and
- * which repair is safe. No I/O and no clock here, so every rule is tested without a disk.
+ * `moltbot doctor` as a pure function: the store gathers facts about the state dir (modes, owners,
+ * what each record parses to, locks, temp files, expiry counts from the catalogue's own rules) and
+ * this module decides what is wrong and which repair is safe. No I/O and no clock here, so every
+ * rule is tested without a disk.
  */
 
 export const EXPECTED_FILE_MODE = 0o600;
 export const EXPECTED_DIR_MODE = 0o700;
 
-/** The store files doctor knows, by the rules that apply to their contents. */
+/** The record kinds doctor knows (the catalogue's names). */
 export type StoreKind = "dm-pending" | "dm-allow" | "device-pending" | "device-paired" | "node-pending" | "node-paired";
 
 /** What reading and validating a file gave. */
 export type ContentFacts =
-  | { status: "ok"; state: unknown }
+  | { status: "ok" }
   | { status: "missing" }
   /** Permission denied (or another I/O error): the bytes are fine as far as we know, we just cannot read them. */
   | { status: "unreadable"; reason: string }
@@ -24,8 +23,12 @@ export type ContentFacts =
   | { status: "newer-version"; version: number };
 
 export interface LockFacts {
-  /** ms since the lock directory was last touched; holders refresh it every few seconds. */
+  /** ms since the lock was last refreshed (negative: dated in the future). */
   ageMs: number;
+  /** A proper-lockfile directory, an OpenClaw lock file, or a link someone planted. */
+  form: "directory" | "file" | "link";
+  /** Stale by the rules every command applies (lock.ts): taken over by the next writer. */
+  stale: boolean;
 }
 
 export interface FileFacts {
@@ -38,10 +41,24 @@ export interface FileFacts {
   uid?: number;
   gid?: number;
   isFile?: boolean;
+  /** The file is a symbolic link: never followed, never used. */
+  isSymlink?: boolean;
   content: ContentFacts;
+  /** Valid, but starts with a UTF-8 byte-order mark (the gateway reads such a file as empty). */
+  bom?: boolean;
+  /** Valid, but a rewrite would change data (duplicate keys, invalid UTF-8): commands refuse to write it. */
+  rewriteRisk?: string;
+  /** Pending records: live, expired and future-dated entries. */
+  counts?: { live: number; expired: number; future: number };
+  /** DM pending: live requests per account, when over the cap. */
+  overCap?: { account: string; live: number }[];
+  /** DM pending: codes held by more than one live request. */
+  duplicateCodes?: string[];
+  /** DM allowlists: entries that are empty or `*`. */
+  wildcards?: number;
   /** `<file>.lock`, when present. */
   lock?: LockFacts;
-  /** Leftover `<file>.<digits>` temp files of interrupted atomic writes. */
+  /** Leftover temp files of interrupted writes (ours or the gateway's, by their exact name shapes). */
   temps: { path: string; ageMs: number }[];
 }
 
@@ -50,6 +67,8 @@ export interface DirFacts {
   mode: number;
   uid: number;
   gid: number;
+  /** A store directory below the state dir that is a symbolic link (never followed). */
+  isSymlink?: boolean;
 }
 
 export interface DoctorFacts {
@@ -65,27 +84,19 @@ export interface DoctorFacts {
   /** Directories that could not be listed (path, reason). */
   unlistable: { path: string; reason: string }[];
   files: FileFacts[];
-  /** Liveness rules of the pending files that have them, injected so the rules live in one place. */
-  isLive: LivenessRules;
-}
-
-/** Whether one pending entry is still live at `now`, per store kind (DM: 1 h; devices and nodes: 5 min). */
-export interface LivenessRules {
-  dmRequest: (request: PendingState["requests"][number], now: number) => boolean;
-  deviceRequest: (entry: { ts: number }, now: number) => boolean;
-  nodeRequest: (entry: { ts: number }, now: number) => boolean;
 }
 
 /** A repair the store module may carry out; each one is safe and never destroys data. */
 export type FixAction =
   | { type: "chmod"; path: string; mode: number }
-  | { type: "chown"; path: string; uid: number; gid: number }
+  | { type: "chown"; path: string; uid: number; gid: number; fromUid: number }
   /** Take the dead process's lock over the way any command would, then release it. */
   | { type: "clear-stale-lock"; file: string }
   | { type: "remove-temp"; path: string }
   /** Rename to `<file>.corrupt-<timestamp>`, bytes intact, so the store starts afresh. */
   | { type: "move-aside"; file: string }
-  | { type: "prune-expired"; file: string; kind: StoreKind };
+  /** Rewrite through the locked write: drops expired entries, or a byte-order mark. */
+  | { type: "rewrite"; file: string; kind: StoreKind; channel?: string };
 
 export type Severity = "error" | "warning" | "info";
 
@@ -98,40 +109,22 @@ export interface Finding {
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8).padStart(3, "0")}`;
 const seconds = (ms: number) => `${Math.max(0, Math.round(ms / 1000))} s`;
+const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
 
 function modeFinding(path: string, mode: number, expected: number, what: "file" | "directory"): Finding | undefined {
   if ((mode & 0o777) === expected) return undefined;
   const open =
-    (mode & 0o077) !== 0 ? "other users can " + (what === "file" ? "read it" : "look inside") : "not the store's mode";
+    (mode & 0o022) !== 0 && what === "directory"
+      ? "other users can plant files in it"
+      : (mode & 0o077) !== 0
+        ? `other users can ${what === "file" ? "read it" : "look inside"}`
+        : "not the store's mode";
   return {
     file: path,
     problem: `${what} mode is ${octal(mode)} (${open}); it should be ${octal(expected)}`,
     severity: "error",
     fix: { type: "chmod", path, mode: expected },
   };
-}
-
-/** Live and expired entries of a parsed pending file; undefined for files without expiry. */
-export function countEntries(
-  kind: StoreKind,
-  state: unknown,
-  now: number,
-  rules: LivenessRules,
-): { live: number; expired: number } | undefined {
-  const count = <T>(entries: T[], live: (entry: T) => boolean) => {
-    const liveCount = entries.filter(live).length;
-    return { live: liveCount, expired: entries.length - liveCount };
-  };
-  switch (kind) {
-    case "dm-pending":
-      return count((state as PendingState).requests, (request) => rules.dmRequest(request, now));
-    case "device-pending":
-      return count(Object.values(state as Record<string, { ts: number }>), (entry) => rules.deviceRequest(entry, now));
-    case "node-pending":
-      return count(Object.values(state as Record<string, { ts: number }>), (entry) => rules.nodeRequest(entry, now));
-    default:
-      return undefined;
-  }
 }
 
 function contentFindings(file: FileFacts, facts: DoctorFacts): Finding[] {
@@ -148,7 +141,7 @@ function contentFindings(file: FileFacts, facts: DoctorFacts): Finding[] {
       return [
         {
           file: at,
-          problem: `cannot be read: ${content.reason}${owner}; give it back to the gateway's user (e.g. "sudo chown $(id -u):$(id -g) ${at}" or "sudo moltbot doctor --fix"); it was left untouched`,
+          problem: `cannot be read: ${content.reason}${owner}; give it back to the gateway's user (e.g. "sudo chown -h $(id -u):$(id -g) ${at}" or "sudo moltbot doctor --fix"); it was left untouched`,
           severity: "error",
         },
       ];
@@ -174,56 +167,127 @@ function contentFindings(file: FileFacts, facts: DoctorFacts): Finding[] {
       break;
   }
   const findings: Finding[] = [];
-  const counts = countEntries(file.kind, content.state, facts.now, facts.isLive);
-  if (counts && counts.expired > 0) {
+  const rewrite: FixAction = {
+    type: "rewrite",
+    file: at,
+    kind: file.kind,
+    ...(file.channel ? { channel: file.channel } : {}),
+  };
+  if (file.rewriteRisk !== undefined) {
     findings.push({
       file: at,
-      problem: `${counts.expired} expired ${counts.expired === 1 ? "entry" : "entries"} still stored (invisible to every command)`,
-      severity: "warning",
-      fix: { type: "prune-expired", file: at, kind: file.kind },
+      problem: `cannot be rewritten faithfully: ${file.rewriteRisk}; every command refuses to change it. Edit it by hand (keep a copy), then run "moltbot doctor" again`,
+      severity: "error",
     });
   }
-  if (file.kind === "dm-pending" && counts && counts.live > facts.maxPending) {
+  if (file.bom) {
     findings.push({
       file: at,
-      problem: `${counts.live} live requests, more than the cap of ${facts.maxPending}: something wrote past the cap; approve or reject the extra ones ("moltbot pairing list ${file.channel ?? "<channel>"}")`,
+      problem: `starts with a byte-order mark: the gateway reads it as empty${file.kind === "dm-allow" ? " (nobody on it is let in)" : ""}; rewriting it without the mark keeps every entry`,
+      severity: "error",
+      ...(file.rewriteRisk === undefined ? { fix: rewrite } : {}),
+    });
+  }
+  const counts = file.counts;
+  if (counts && counts.expired + counts.future > 0) {
+    const parts = [
+      ...(counts.expired > 0
+        ? [`${plural(counts.expired, "expired entry", "expired entries")} still stored (invisible to every command)`]
+        : []),
+      ...(counts.future > 0
+        ? [
+            `${plural(counts.future, "entry", "entries")} dated in the future (a clock step or a restored backup; treated as expired, or it would hold a pending slot forever)`,
+          ]
+        : []),
+    ];
+    findings.push({
+      file: at,
+      problem: parts.join("; "),
+      severity: "warning",
+      ...(file.rewriteRisk === undefined ? { fix: rewrite } : {}),
+    });
+  }
+  for (const over of file.overCap ?? []) {
+    findings.push({
+      file: at,
+      problem: `${over.live} live requests for account ${over.account}, more than the cap of ${facts.maxPending}: something wrote past the cap; approve or reject the extra ones ("moltbot pairing list ${file.channel ?? "<channel>"}")`,
       severity: "warning",
     });
   }
-  if (file.kind === "dm-allow") {
-    const allowFrom = (content.state as { allowFrom: string[] }).allowFrom;
-    const wildcard = allowFrom.filter((entry) => entry.trim() === "*" || entry.trim() === "").length;
-    if (wildcard > 0) {
-      findings.push({
-        file: at,
-        problem: `holds ${wildcard} empty or "*" ${wildcard === 1 ? "entry" : "entries"}, which moltbot never writes ("*" may let everyone in); remove ${wildcard === 1 ? "it" : "them"} by hand if not intended`,
-        severity: "warning",
-      });
-    }
+  for (const code of file.duplicateCodes ?? []) {
+    findings.push({
+      file: at,
+      problem: `code ${code} is held by more than one live request, so approving it is refused (it cannot say whom); reject it and let the senders ask again`,
+      severity: "warning",
+    });
+  }
+  if (file.wildcards) {
+    const them = file.wildcards === 1 ? "it" : "them";
+    findings.push({
+      file: at,
+      problem: `holds ${plural(file.wildcards, 'empty or "*" entry', 'empty or "*" entries')}, which moltbot never writes ("*" may let everyone in); remove ${them} by hand if not intended`,
+      severity: "warning",
+    });
   }
   return findings;
 }
 
 function ownerFinding(file: FileFacts, dirs: DirFacts[], euid: number): Finding | undefined {
-  if (file.uid === undefined) return undefined;
+  if (file.uid === undefined || !file.isFile) return undefined;
   const dir = dirs.find(
     (candidate) =>
       file.path.startsWith(`${candidate.path}/`) && !file.path.slice(candidate.path.length + 1).includes("/"),
   );
   if (!dir || dir.uid === file.uid) return undefined;
   const problem = `is owned by uid ${file.uid} but its directory belongs to uid ${dir.uid} (a "sudo moltbot" leftover?): the gateway may not be able to read it`;
-  // Only root can hand a file back; anyone else gets the command to run.
-  if (euid !== 0)
+  // Only root can hand a file back; anyone else gets the command to run (-h: never through a link).
+  if (euid !== 0) {
     return {
       file: file.path,
-      problem: `${problem}; run "sudo chown ${dir.uid}:${dir.gid} ${file.path}"`,
+      problem: `${problem}; run "sudo chown -h ${dir.uid}:${dir.gid} ${file.path}"`,
       severity: "error",
     };
+  }
   return {
     file: file.path,
     problem,
     severity: "error",
-    fix: { type: "chown", path: file.path, uid: dir.uid, gid: dir.gid },
+    fix: { type: "chown", path: file.path, uid: dir.uid, gid: dir.gid, fromUid: file.uid },
+  };
+}
+
+function lockFinding(file: FileFacts, facts: DoctorFacts): Finding | undefined {
+  const { lock } = file;
+  if (!lock) return undefined;
+  const path = `${file.path}.lock`;
+  const clear: FixAction = { type: "clear-stale-lock", file: file.path };
+  if (lock.form === "link") {
+    return {
+      file: path,
+      problem: "is a symbolic link, not a lock: every command refuses to use it as one; remove the link",
+      severity: "error",
+    };
+  }
+  if (!lock.stale) {
+    const what =
+      lock.form === "file"
+        ? "an OpenClaw lock file of a running process"
+        : `held by a running process (refreshed ${seconds(lock.ageMs)} ago)`;
+    return { file: path, problem: `in use: ${what}; left alone`, severity: "info" };
+  }
+  if (lock.ageMs < 0) {
+    return {
+      file: path,
+      problem: `dated ${seconds(-lock.ageMs)} in the future (a clock step or a restored backup): no live process can have refreshed it, so commands take it over`,
+      severity: "warning",
+      fix: clear,
+    };
+  }
+  return {
+    file: path,
+    problem: `stale lock left by a process that died ${seconds(lock.ageMs)} ago (commands take it over after ${seconds(facts.staleMs)})`,
+    severity: "warning",
+    fix: clear,
   };
 }
 
@@ -238,30 +302,31 @@ export function diagnose(facts: DoctorFacts): Finding[] {
     });
   }
   for (const dir of facts.dirs) {
+    if (dir.isSymlink) {
+      findings.push({
+        file: dir.path,
+        problem:
+          "is a symbolic link: moltbot never follows a link below the state directory, so nothing in it is used; make it a real directory",
+        severity: "error",
+      });
+      continue;
+    }
+    if (dir.uid !== facts.euid && facts.euid !== 0) {
+      findings.push({
+        file: dir.path,
+        problem: `belongs to uid ${dir.uid}, not to you (uid ${facts.euid}): moltbot will not write here; run it as the directory's owner`,
+        severity: "error",
+      });
+    }
     const finding = modeFinding(dir.path, dir.mode, EXPECTED_DIR_MODE, "directory");
     if (finding) findings.push(finding);
   }
   for (const file of facts.files) {
-    if (file.lock) {
-      const lockPath = `${file.path}.lock`;
-      findings.push(
-        file.lock.ageMs > facts.staleMs
-          ? {
-              file: lockPath,
-              problem: `stale lock left by a process that died ${seconds(file.lock.ageMs)} ago (commands take it over after ${seconds(facts.staleMs)})`,
-              severity: "warning",
-              fix: { type: "clear-stale-lock", file: file.path },
-            }
-          : {
-              file: lockPath,
-              problem: `in use: held by a running process (refreshed ${seconds(file.lock.ageMs)} ago); left alone`,
-              severity: "info",
-            },
-      );
-    }
+    const lock = lockFinding(file, facts);
+    if (lock) findings.push(lock);
     for (const temp of file.temps) {
       // A live writer renames its temp file within milliseconds and holds the lock meanwhile.
-      const stale = temp.ageMs > facts.staleMs && !(file.lock && file.lock.ageMs <= facts.staleMs);
+      const stale = temp.ageMs > facts.staleMs && !(file.lock && !file.lock.stale);
       findings.push(
         stale
           ? {
@@ -273,6 +338,15 @@ export function diagnose(facts: DoctorFacts): Finding[] {
           : { file: temp.path, problem: "temp file of a write in progress; left alone", severity: "info" },
       );
     }
+    if (file.isSymlink) {
+      findings.push({
+        file: file.path,
+        problem:
+          "is a symbolic link: moltbot never follows a link in the store, so every command refuses this file; replace the link with the file itself",
+        severity: "error",
+      });
+      continue;
+    }
     if (file.content.status === "missing") continue;
     findings.push(...contentFindings(file, facts));
     if (file.isFile !== false && file.mode !== undefined) {
@@ -283,20 +357,6 @@ export function diagnose(facts: DoctorFacts): Finding[] {
     if (owner) findings.push(owner);
   }
   return findings;
-}
-
-/** A pending state without its expired entries; undefined when nothing expired (nothing to write). */
-export function pruneExpired(kind: StoreKind, state: unknown, now: number, rules: LivenessRules): unknown {
-  const counts = countEntries(kind, state, now, rules);
-  if (!counts || counts.expired === 0) return undefined;
-  if (kind === "dm-pending") {
-    const pending = state as PendingState;
-    return { ...pending, requests: pending.requests.filter((request) => rules.dmRequest(request, now)) };
-  }
-  const live = kind === "device-pending" ? rules.deviceRequest : rules.nodeRequest;
-  return Object.fromEntries(
-    Object.entries(state as Record<string, { ts: number }>).filter(([, entry]) => live(entry, now)),
-  );
 }
 
 /** `<file>.corrupt-2026-01-31T12-00-00.000Z`: sortable, and no colons (they upset some tools and filesystems). */

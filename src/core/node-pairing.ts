@@ -1,23 +1,32 @@
 import { MoltbotError } from "../errors.js";
 import {
-  DEVICE_REQUEST_TTL_MS,
+  findLivePending,
+  isPendingLive,
+  keyedByRequestId,
+  livePending,
+  newRequestId,
+  own,
+  PENDING_TTL_MS,
+} from "./pending.js";
+import type { RandomBytes } from "./random.js";
+import {
+  MAX_ID_LENGTH,
   MAX_NAME_LENGTH,
   MAX_SHORT_FIELD_LENGTH,
-  own,
-  validateDeviceId,
-  validateLookupId,
+  assertUsableKey,
+  optionalText,
+  validateKeyId,
   validateText,
-} from "./device-pairing.js";
-import type { RandomBytes } from "./random.js";
-import { generateToken, generateUuidV4, secretsEqual } from "./tokens.js";
+} from "./text.js";
+import { generateToken, secretsEqual } from "./tokens.js";
 
 /*
  * Legacy node pairing (SPEC §4 "Legacy node pairing"), the gateway's older scheme kept for nodes
  * that still use it: `nodes/pending.json` keyed by requestId, `nodes/paired.json` keyed by nodeId,
- * one token per node, the same 5-minute expiry as devices. Pure, like device pairing.
+ * one token per node, the same 5-minute expiry as devices (pending.ts). Pure, like device pairing.
  */
 
-export const NODE_REQUEST_TTL_MS = DEVICE_REQUEST_TTL_MS;
+export const NODE_REQUEST_TTL_MS = PENDING_TTL_MS;
 
 export interface NodePendingRequest {
   requestId: string;
@@ -55,24 +64,18 @@ export type NodePairedState = Record<string, PairedNode>;
 export const emptyNodePending = (): NodePendingState => ({});
 export const emptyNodePaired = (): NodePairedState => ({});
 
-export function isNodeRequestLive(request: { ts: number }, now: number): boolean {
-  return Number.isFinite(request.ts) && now <= request.ts + NODE_REQUEST_TTL_MS;
+export function isNodeRequestLive(request: { requestId: string; ts: number }, now: number): boolean {
+  return isPendingLive(request, now);
 }
 
 /** Live requests, newest first. */
 export function liveNodeRequests(pending: NodePendingState, now: number): NodePendingRequest[] {
-  return Object.values(pending)
-    .filter((request) => isNodeRequestLive(request, now))
-    .sort((a, b) => b.ts - a.ts || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0));
+  return livePending(pending, now);
 }
 
-const keyed = (requests: readonly NodePendingRequest[]): NodePendingState =>
-  Object.fromEntries(requests.map((request) => [request.requestId, request]));
-
 export function viewPairedNode(node: PairedNode): PairedNodeView {
-  const view: Partial<PairedNode> = { ...node };
-  delete view.token;
-  return view as PairedNodeView;
+  const { token: _secret, ...view } = node;
+  return view;
 }
 
 export interface NodeRequestInput {
@@ -84,19 +87,23 @@ export interface NodeRequestInput {
   silent?: boolean;
 }
 
+const NODE_TEXT_FIELDS = {
+  displayName: MAX_NAME_LENGTH,
+  platform: MAX_SHORT_FIELD_LENGTH,
+  version: MAX_SHORT_FIELD_LENGTH,
+  remoteIp: MAX_SHORT_FIELD_LENGTH,
+} as const;
+
 /** Check what a node sent (usage error on anything malformed); stores call it before locking. */
-export function validateNodeRequest(input: NodeRequestInput): { nodeId: string; fields: Partial<NodePendingRequest> } {
-  const nodeId = validateDeviceId(input.nodeId, "node id");
+export function validateNodeRequest(input: NodeRequestInput): {
+  nodeId: string;
+  fields: Partial<NodePendingRequest>;
+} {
+  const nodeId = validateKeyId(input.nodeId, "node id");
   const fields: Partial<NodePendingRequest> = {};
-  const limits = {
-    displayName: MAX_NAME_LENGTH,
-    platform: MAX_SHORT_FIELD_LENGTH,
-    version: MAX_SHORT_FIELD_LENGTH,
-    remoteIp: MAX_SHORT_FIELD_LENGTH,
-  };
-  for (const [key, max] of Object.entries(limits) as [keyof typeof limits, number][]) {
-    const value = input[key];
-    if (value !== undefined && value.trim() !== "") fields[key] = validateText(value, key, max);
+  for (const key of Object.keys(NODE_TEXT_FIELDS) as (keyof typeof NODE_TEXT_FIELDS)[]) {
+    const value = optionalText(input[key], key, NODE_TEXT_FIELDS[key]);
+    if (value !== undefined) fields[key] = value;
   }
   if (input.silent !== undefined) fields.silent = input.silent;
   return { nodeId, fields };
@@ -110,34 +117,28 @@ export function requestNodePairing(
   random: RandomBytes,
 ): { pending?: NodePendingState; result: { created: boolean; request: NodePendingRequest } } {
   const { nodeId, fields } = validateNodeRequest(input);
-
   const all = Object.values(state.pending);
-  const live = liveNodeRequests(state.pending, now);
+  const live = livePending(state.pending, now);
   const existing = live.find((request) => request.nodeId === nodeId);
   if (existing) {
     return {
-      ...(live.length !== all.length ? { pending: keyed(live) } : {}),
+      ...(live.length !== all.length ? { pending: keyedByRequestId(live) } : {}),
       result: { created: false, request: existing },
     };
   }
-  const requestIds = new Set(all.map((request) => request.requestId));
-  let requestId = generateUuidV4(random);
-  while (requestIds.has(requestId)) requestId = generateUuidV4(random);
   const request: NodePendingRequest = {
-    requestId,
+    requestId: newRequestId(random, state.pending),
     nodeId,
     ...fields,
     isRepair: own(state.paired, nodeId) !== undefined,
     ts: now,
   };
-  return { pending: keyed([...live, request]), result: { created: true, request } };
+  return { pending: keyedByRequestId([...live, request]), result: { created: true, request } };
 }
 
 function findNodeRequest(pending: NodePendingState, id: string, now: number): NodePendingRequest {
-  const wanted = validateLookupId(id, "request id");
-  const request = liveNodeRequests(pending, now).find(
-    (candidate) => candidate.requestId === wanted || candidate.requestId === wanted.toLowerCase(),
-  );
+  const wanted = validateText(id, "request id", MAX_ID_LENGTH);
+  const request = findLivePending(pending, wanted, now);
   if (!request) {
     throw new MoltbotError(
       "NOT_FOUND",
@@ -148,7 +149,7 @@ function findNodeRequest(pending: NodePendingState, id: string, now: number): No
 }
 
 const without = (pending: NodePendingState, requestId: string, now: number): NodePendingState =>
-  keyed(liveNodeRequests(pending, now).filter((request) => request.requestId !== requestId));
+  keyedByRequestId(livePending(pending, now).filter((request) => request.requestId !== requestId));
 
 /**
  * Approve a node: it joins `paired.json` with a fresh token (the gateway hands it to the node;
@@ -161,6 +162,8 @@ export function approveNodeRequest(
   random: RandomBytes,
 ): { pending: NodePendingState; paired: NodePairedState; result: { requestId: string; node: PairedNodeView } } {
   const request = findNodeRequest(state.pending, input.requestId, now);
+  // A gateway may have stored any node id; one that cannot be a key would vanish from paired.json.
+  assertUsableKey(request.nodeId, "node id");
   const existing = own(state.paired, request.nodeId);
   const node: PairedNode = {
     ...existing,

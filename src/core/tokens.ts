@@ -2,13 +2,14 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { RandomBytes } from "./random.js";
 
 /*
- * Secrets and ids of device pairing. Pure computation: randomness comes from the injected
- * RandomBytes, so tests are deterministic and the gateway decides the source.
+ * Secrets of device and node pairing: minting, the summary shown instead of a secret, and the
+ * constant-time comparison. Randomness comes from the injected RandomBytes, so tests are
+ * deterministic and the gateway decides the source.
  */
 
 export const TOKEN_BYTES = 32;
 
-/** A device token: 32 random bytes as base64url without padding (43 characters). */
+/** A token secret: 32 random bytes as base64url without padding (43 characters). */
 export function generateToken(random: RandomBytes): string {
   return Buffer.from(random(TOKEN_BYTES)).toString("base64url");
 }
@@ -32,11 +33,68 @@ export function normalizeScopes(scopes: readonly string[] | undefined): string[]
   return [...set].sort();
 }
 
-/** Union of string lists, first occurrence wins, order kept; undefined entries are skipped. */
+/** Union of string lists, first occurrence wins, order kept; undefined lists and empty strings are skipped. */
 export function mergeOrdered(...lists: readonly (readonly string[] | undefined)[]): string[] {
   const set = new Set<string>();
   for (const list of lists) for (const item of list ?? []) if (item !== "") set.add(item);
   return [...set];
+}
+
+/** A device's token for one role, as stored in `paired.json`. */
+export interface DeviceToken {
+  token: string;
+  role: string;
+  scopes: string[];
+  createdAtMs: number;
+  rotatedAtMs?: number;
+  revokedAtMs?: number;
+  lastUsedAtMs?: number;
+  [key: string]: unknown;
+}
+
+/** What listings and approve show instead of a token: never the secret. */
+export interface DeviceTokenSummary {
+  role: string;
+  scopes: string[];
+  createdAtMs: number;
+  rotatedAtMs?: number;
+  revokedAtMs?: number;
+  lastUsedAtMs?: number;
+}
+
+/**
+ * A fresh secret for `role`. An earlier token of the role keeps `createdAtMs` (and fields a newer
+ * gateway added), loses `revokedAtMs`, and gains `rotatedAtMs`.
+ */
+export function mintToken(
+  previous: DeviceToken | undefined,
+  role: string,
+  scopes: readonly string[],
+  now: number,
+  random: RandomBytes,
+): DeviceToken {
+  const kept: Partial<DeviceToken> = { ...previous };
+  delete kept.revokedAtMs;
+  const token: DeviceToken = {
+    ...kept,
+    token: generateToken(random),
+    role,
+    scopes: normalizeScopes(scopes),
+    createdAtMs: previous?.createdAtMs ?? now,
+  };
+  if (previous) token.rotatedAtMs = now;
+  return token;
+}
+
+/** A token without its secret, copying only the documented fields. */
+export function summarizeToken(token: DeviceToken, key: string = token.role): DeviceTokenSummary {
+  // Listings read tokens without deep validation: fall back to the role the token is filed under.
+  const role = typeof token.role === "string" ? token.role : key;
+  const summary: DeviceTokenSummary = { role, scopes: token.scopes, createdAtMs: token.createdAtMs };
+  if (token.rotatedAtMs !== undefined) summary.rotatedAtMs = token.rotatedAtMs;
+  if (token.revokedAtMs !== undefined) summary.revokedAtMs = token.revokedAtMs;
+  if (token.lastUsedAtMs !== undefined) summary.lastUsedAtMs = token.lastUsedAtMs;
+  return summary;
 }
 
 const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();

@@ -1,17 +1,26 @@
 import type { RandomBytes } from "../core/random.js";
+import type { StoreBackend } from "./backend.js";
+import { createJsonBackend } from "./json/backend.js";
+import { lockTimeoutMs } from "./json/lock.js";
 import { resolveStatePaths, type StatePathOptions, type StatePaths } from "./paths.js";
 
-/** What every store operation needs: where the files are, and the clock and randomness to use. */
+/** What every store operation needs: where the records are, the clock and randomness, the limits. */
 export interface StoreContext {
   paths: StatePaths;
   now: () => number;
   random: RandomBytes;
   env: NodeJS.ProcessEnv;
+  /** How long a change waits for a busy lock (MOLTBOT_LOCK_TIMEOUT_MS, default 40 s). */
+  lockTimeoutMs: number;
+  /** Where the records live; chosen from the state dir's contents on first use. */
+  readonly backend: StoreBackend;
 }
 
 export interface StoreContextOptions extends StatePathOptions {
   now?: () => number;
   random?: RandomBytes;
+  /** Tests (and other hosts) may bring their own backend, e.g. one in memory. */
+  backend?: StoreBackend;
 }
 
 /**
@@ -26,13 +35,26 @@ function cryptoRandomBytes(size: number): Uint8Array {
   return bytes;
 }
 
-/** Defaults: the real clock, Node's CSPRNG, and the state dir SPEC §2 resolves. */
+/**
+ * Defaults: the state dir SPEC §2 resolves, the real clock, Node's CSPRNG.
+ *
+ * @example
+ * const ctx = createStoreContext(); // ~/.clawdbot (or ~/.openclaw), real clock, crypto randomness
+ * const ctx2 = createStoreContext({ stateDir: "/srv/gateway/state" });
+ */
 export function createStoreContext(options: StoreContextOptions = {}): StoreContext {
   const env = options.env ?? process.env;
+  const paths = resolveStatePaths({ ...options, env });
+  let backend = options.backend;
   return {
-    paths: resolveStatePaths({ ...options, env }),
+    paths,
     now: options.now ?? Date.now,
     random: options.random ?? cryptoRandomBytes,
     env,
+    lockTimeoutMs: lockTimeoutMs(env),
+    get backend() {
+      backend ??= createJsonBackend(paths);
+      return backend;
+    },
   };
 }

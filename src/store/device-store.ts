@@ -1,9 +1,5 @@
-import fs from "node:fs";
-import path from "node:path";
 import {
   approveDeviceRequest,
-  emptyDevicePaired,
-  emptyDevicePending,
   listDevicePairing,
   rejectDeviceRequest,
   removeDevice,
@@ -14,8 +10,6 @@ import {
   verifyDeviceToken,
   type DeviceApproveResult,
   type DeviceListing,
-  type DevicePairedState,
-  type DevicePendingState,
   type DeviceRejectResult,
   type DeviceRequestInput,
   type DeviceRequestResult,
@@ -23,93 +17,55 @@ import {
   type DeviceRotateResult,
   type DeviceVerifyResult,
 } from "../core/device-pairing.js";
+import {
+  DEVICE_APPROVE,
+  DEVICE_PAIRED,
+  DEVICE_PENDING,
+  DEVICE_REJECT,
+  DEVICE_REMOVE,
+  DEVICE_REQUEST,
+  DEVICE_TOKENS,
+} from "./catalogue.js";
 import type { StoreContext } from "./context.js";
-import { devicePairedFileSchema, devicePairedListFileSchema, devicePendingFileSchema } from "./device-schemas.js";
-import { readStoreFile, type StoreFile } from "./file-store.js";
-import { updateStore } from "./locked-update.js";
-import type { Schema } from "./validation.js";
+import { runTransaction } from "./transaction.js";
 
 /*
- * Device pairing over `<state>/devices/{pending,paired}.json` (SPEC §4, §5).
- * Lock order, one for every operation: pending before paired. Operations that only touch
- * `paired.json` (rotate, revoke, verify) lock only it. Approve holds the pending lock while it
- * writes `paired.json`, so `request` reads `paired.json` (for isRepair) without locking it.
- * A command that finds nothing to act on fails before locking, so it creates nothing on disk.
+ * Device pairing over `<state>/devices/{pending,paired}.json` (SPEC §4). Lock and write order come
+ * from the catalogue's transactions; a request reads paired.json (for isRepair) without locking it,
+ * because approve holds the pending lock while it writes paired.json.
  */
 
-export function devicePendingStoreFile(ctx: StoreContext): StoreFile<DevicePendingState> {
-  return {
-    path: path.join(ctx.paths.devicesDir, "pending.json"),
-    label: "device pairing requests",
-    schema: devicePendingFileSchema as Schema<DevicePendingState>,
-    empty: emptyDevicePending,
-  };
-}
-
-export function devicePairedStoreFile(ctx: StoreContext): StoreFile<DevicePairedState> {
-  return {
-    path: path.join(ctx.paths.devicesDir, "paired.json"),
-    label: "paired devices",
-    schema: devicePairedFileSchema as Schema<DevicePairedState>,
-    empty: emptyDevicePaired,
-  };
-}
-
-/** paired.json as read-only operations see it (see devicePairedListFileSchema). */
-function pairedListFile(ctx: StoreContext): StoreFile<DevicePairedState> {
-  return { ...devicePairedStoreFile(ctx), schema: devicePairedListFileSchema as Schema<DevicePairedState> };
-}
-
-/** Pending (live, newest first) and paired devices (most recently approved first), tokens as summaries. */
+/**
+ * Pending (live, newest first) and paired devices (most recently approved first), tokens as
+ * summaries and only documented fields. Takes no lock and creates nothing.
+ */
 export function listDevices(ctx: StoreContext): DeviceListing {
-  const pending = readStoreFile(devicePendingStoreFile(ctx));
-  const paired = readStoreFile(pairedListFile(ctx));
+  const pending = ctx.backend.read(DEVICE_PENDING, {}).state;
+  // Only the fields the listing shows are checked: listing 10 000 devices costs about what 10 do.
+  const paired = ctx.backend.read(DEVICE_PAIRED, {}, { listing: true }).state;
   return listDevicePairing({ pending, paired }, ctx.now());
 }
 
 /** A device asks to join the gateway (what the gateway does when an unknown device connects). */
 export async function requestDevice(ctx: StoreContext, input: DeviceRequestInput): Promise<DeviceRequestResult> {
-  // Only "is this device paired?" is asked of paired.json here: the listing's lighter check keeps
-  // the pending lock short when thousands of devices are paired.
-  const pairedFile = pairedListFile(ctx);
-  // Bad input is a usage error before any directory or lock exists.
+  // Bad input is a usage error before anything is read.
   validateDeviceRequest(input);
-  return updateStore([devicePendingStoreFile(ctx)] as const, ([pending]) => {
-    const outcome = requestDevicePairing({ pending, paired: readStoreFile(pairedFile) }, input, ctx.now(), ctx.random);
-    return { states: [outcome.pending], result: outcome.result };
-  });
-}
-
-/** Run `attempt` on the unlocked files first when none of them exists: a miss then creates nothing. */
-function failFastWithoutFiles(files: readonly StoreFile<unknown>[], attempt: () => unknown): void {
-  if (files.some((file) => fs.existsSync(file.path))) return;
-  attempt();
+  return runTransaction(ctx, DEVICE_REQUEST, { pending: {}, paired: {} }, (states, now, random) =>
+    requestDevicePairing(states, input, now, random),
+  );
 }
 
 /** Approve by requestId, or by deviceId (that device's live request). Writes paired before pending. */
 export async function approveDevice(ctx: StoreContext, input: { id: string }): Promise<DeviceApproveResult> {
-  const pendingFile = devicePendingStoreFile(ctx);
-  const pairedFile = devicePairedStoreFile(ctx);
-  failFastWithoutFiles([pendingFile], () =>
-    approveDeviceRequest({ pending: emptyDevicePending(), paired: emptyDevicePaired() }, input, ctx.now(), ctx.random),
-  );
-  return updateStore(
-    [pendingFile, pairedFile] as const,
-    ([pending, paired]) => {
-      const outcome = approveDeviceRequest({ pending, paired }, input, ctx.now(), ctx.random);
-      return { states: [outcome.pending, outcome.paired], result: outcome.result };
-    },
-    { writeOrder: [1, 0] },
+  return runTransaction(ctx, DEVICE_APPROVE, { pending: {}, paired: {} }, (states, now, random) =>
+    approveDeviceRequest(states, input, now, random),
   );
 }
 
 export async function rejectDevice(ctx: StoreContext, input: { id: string }): Promise<DeviceRejectResult> {
-  const pendingFile = devicePendingStoreFile(ctx);
-  failFastWithoutFiles([pendingFile], () => rejectDeviceRequest(emptyDevicePending(), input, ctx.now()));
-  return updateStore([pendingFile] as const, ([pending]) => {
-    const outcome = rejectDeviceRequest(pending, input, ctx.now());
-    return { states: [outcome.pending], result: outcome.result };
-  });
+  return runTransaction(ctx, DEVICE_REJECT, { pending: {} }, ({ pending }, now) =>
+    rejectDeviceRequest(pending, input, now),
+  );
 }
 
 /** New secret for a role of a paired device; the only operation that returns a secret. */
@@ -117,59 +73,35 @@ export async function rotateDevice(
   ctx: StoreContext,
   input: { deviceId: string; role: string; scopes?: readonly string[] },
 ): Promise<DeviceRotateResult> {
-  const pairedFile = devicePairedStoreFile(ctx);
-  failFastWithoutFiles([pairedFile], () => rotateDeviceToken(emptyDevicePaired(), input, ctx.now(), ctx.random));
-  return updateStore([pairedFile] as const, ([paired]) => {
-    const outcome = rotateDeviceToken(paired, input, ctx.now(), ctx.random);
-    return { states: [outcome.paired], result: outcome.result };
-  });
+  return runTransaction(ctx, DEVICE_TOKENS, { paired: {} }, ({ paired }, now, random) =>
+    rotateDeviceToken(paired, input, now, random),
+  );
 }
 
 export async function revokeDevice(
   ctx: StoreContext,
   input: { deviceId: string; role: string },
 ): Promise<DeviceRevokeResult> {
-  const pairedFile = devicePairedStoreFile(ctx);
-  failFastWithoutFiles([pairedFile], () => revokeDeviceToken(emptyDevicePaired(), input, ctx.now()));
-  return updateStore([pairedFile] as const, ([paired]) => {
-    const outcome = revokeDeviceToken(paired, input, ctx.now());
-    return { states: [outcome.paired], result: outcome.result };
-  });
+  return runTransaction(ctx, DEVICE_TOKENS, { paired: {} }, ({ paired }, now) => revokeDeviceToken(paired, input, now));
 }
 
-/** Unpair a device and drop its pending requests (both files locked, pending first). */
+/** Unpair a device and drop its pending requests (both records locked, pending first). */
 export async function removeDeviceEverywhere(
   ctx: StoreContext,
   input: { deviceId: string },
 ): Promise<{ deviceId: string }> {
-  const pendingFile = devicePendingStoreFile(ctx);
-  const pairedFile = devicePairedStoreFile(ctx);
-  failFastWithoutFiles([pendingFile, pairedFile], () =>
-    removeDevice({ pending: emptyDevicePending(), paired: emptyDevicePaired() }, input, ctx.now()),
-  );
-  return updateStore(
-    [pendingFile, pairedFile] as const,
-    ([pending, paired]) => {
-      const outcome = removeDevice({ pending, paired }, input, ctx.now());
-      return { states: [outcome.pending, outcome.paired], result: outcome.result };
-    },
-    { writeOrder: [1, 0] },
+  return runTransaction(ctx, DEVICE_REMOVE, { pending: {}, paired: {} }, (states, now) =>
+    removeDevice(states, input, now),
   );
 }
 
 /**
- * Check a device's token. Failures are decided on an unlocked read and write nothing; success
- * is re-checked under the lock and records `lastUsedAtMs`.
+ * Check a device's token. A failure writes nothing (decided on an unlocked read); success is
+ * decided again under the lock and records `lastUsedAtMs`.
  */
 export async function verifyDevice(
   ctx: StoreContext,
   input: { deviceId: string; role: string; token: string; scopes?: readonly string[] },
 ): Promise<DeviceVerifyResult> {
-  const pairedFile = devicePairedStoreFile(ctx);
-  const first = verifyDeviceToken(readStoreFile(pairedFile), input, ctx.now());
-  if (!first.result.ok) return first.result;
-  return updateStore([pairedFile] as const, ([paired]) => {
-    const outcome = verifyDeviceToken(paired, input, ctx.now());
-    return { states: [outcome.paired], result: outcome.result };
-  });
+  return runTransaction(ctx, DEVICE_TOKENS, { paired: {} }, ({ paired }, now) => verifyDeviceToken(paired, input, now));
 }

@@ -1,51 +1,50 @@
-import fs from "node:fs";
 import { CHANNEL_NAMES, resolveChannel, type ChannelInfo } from "../core/channels.js";
-import { normalizeCode } from "../core/codes.js";
 import {
+  DEFAULT_ACCOUNT,
+  allowedSenders,
+  approvalAccount,
   approveCode,
-  emptyAllow,
-  emptyPending,
+  findRequestByCode,
   liveRequests,
   parseMaxPending,
   rejectCode,
+  requestAccount,
   requestPairing,
   revokeSender,
+  validateAccount,
   validateChannelSender,
   validateMeta,
   validateSenderId,
   viewRequest,
-  type AllowState,
   type ApproveResult,
   type PairingRequestView,
-  type PendingState,
   type RejectResult,
   type RequestResult,
   type RevokeResult,
 } from "../core/dm-pairing.js";
+import { normalizeCode } from "../core/codes.js";
+import { isMoltbotError, type ErrorCode } from "../errors.js";
+import { DM_ALLOW, DM_APPROVE, DM_PENDING, DM_REJECT, DM_REQUEST, DM_REVOKE, type RecordKey } from "./catalogue.js";
 import type { StoreContext } from "./context.js";
-import { readStoreFile, storeIoError, type StoreFile } from "./file-store.js";
-import { updateStore } from "./locked-update.js";
-import { dmAllowFile, dmPendingFile } from "./paths.js";
-import { allowFileSchema, pendingFileSchema } from "./schemas.js";
+import { runTransaction } from "./transaction.js";
+
+/*
+ * DM pairing over `<credentials>/<channel>-pairing.json` and the allowlists (SPEC §3), with the
+ * accounts of GENERATIONS.md §2: requests name their account in `meta.accountId`; each account has
+ * `<channel>-<account>-allowFrom.json`, and the default account also reads the January file
+ * `<channel>-allowFrom.json`. A state that names no account anywhere reads and writes exactly the
+ * January files.
+ */
 
 export type ChannelRef = string | ChannelInfo;
 const channelOf = (ref: ChannelRef): ChannelInfo => (typeof ref === "string" ? resolveChannel(ref) : ref);
 
-export function pendingStoreFile(ctx: StoreContext, channel: ChannelInfo): StoreFile<PendingState> {
+/** The allowlist files an account reads: its own, and for the default account the January file too. */
+function allowKeys(channel: ChannelInfo, account: string | undefined): { scoped: RecordKey; legacy: RecordKey | null } {
+  const resolved = account === undefined ? DEFAULT_ACCOUNT : validateAccount(account);
   return {
-    path: dmPendingFile(ctx.paths, channel),
-    label: `${channel.name} pairing requests`,
-    schema: pendingFileSchema as StoreFile<PendingState>["schema"],
-    empty: emptyPending,
-  };
-}
-
-export function allowStoreFile(ctx: StoreContext, channel: ChannelInfo): StoreFile<AllowState> {
-  return {
-    path: dmAllowFile(ctx.paths, channel),
-    label: `a ${channel.name} allowlist`,
-    schema: allowFileSchema,
-    empty: emptyAllow,
+    scoped: { channel, account: resolved },
+    legacy: resolved === DEFAULT_ACCOUNT ? { channel } : null,
   };
 }
 
@@ -54,116 +53,164 @@ export interface ChannelRequests {
   requests: PairingRequestView[];
 }
 
-/** Live requests of one channel, oldest first. Takes no lock and creates nothing. */
-export function listDmRequests(ctx: StoreContext, channelRef: ChannelRef): ChannelRequests {
+/** Live requests of one channel (one account, when given), oldest first. Takes no lock, creates nothing. */
+export function listDmRequests(
+  ctx: StoreContext,
+  channelRef: ChannelRef,
+  options: { account?: string } = {},
+): ChannelRequests {
   const channel = channelOf(channelRef);
-  const pending = readStoreFile(pendingStoreFile(ctx, channel));
-  return { channel: channel.name, requests: liveRequests(pending, ctx.now()).map(viewRequest) };
+  const account = options.account === undefined ? undefined : validateAccount(options.account);
+  const pending = ctx.backend.read(DM_PENDING, { channel }).state;
+  const requests = liveRequests(pending, ctx.now())
+    .filter((request) => account === undefined || requestAccount(request) === account)
+    .map(viewRequest);
+  return { channel: channel.name, requests };
 }
 
-/** Every channel that has live requests, in registry order. */
-export function listAllDmRequests(ctx: StoreContext): { channels: ChannelRequests[] } {
-  let names: Set<string>;
-  try {
-    names = new Set(fs.readdirSync(ctx.paths.credentialsDir));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { channels: [] };
-    throw storeIoError(error, ctx.paths.credentialsDir, "reading");
-  }
+export interface ChannelListError {
+  channel: string;
+  code: ErrorCode | "INTERNAL";
+  message: string;
+}
+
+/**
+ * Every channel that has live requests, in registry order. A channel whose file cannot be read is
+ * reported in `errors` and the others are still listed: one broken file never hides who is waiting
+ * elsewhere.
+ */
+export function listAllDmRequests(
+  ctx: StoreContext,
+  options: { account?: string } = {},
+): { channels: ChannelRequests[]; errors: ChannelListError[] } {
+  const present = new Set(ctx.backend.keys(DM_PENDING).map((key) => key.channel?.name));
   const channels: ChannelRequests[] = [];
+  const errors: ChannelListError[] = [];
   for (const name of CHANNEL_NAMES) {
-    if (!names.has(`${name}-pairing.json`)) continue;
-    const listed = listDmRequests(ctx, name);
-    if (listed.requests.length > 0) channels.push(listed);
+    if (!present.has(name)) continue;
+    try {
+      const listed = listDmRequests(ctx, name, options);
+      if (listed.requests.length > 0) channels.push(listed);
+    } catch (error) {
+      if (!isMoltbotError(error)) throw error;
+      errors.push({ channel: name, code: error.code, message: error.message });
+    }
   }
-  return { channels };
+  return { channels, errors };
 }
 
 export interface DmRequestInput {
   channel: ChannelRef;
   senderId: string;
+  /** The bot account the sender wrote to; absent: the default account (January: the only one). */
+  account?: string;
   meta?: Record<string, string>;
 }
 
-/** A stranger wrote to the bot: create or refresh their request (SPEC §3 "Request"). */
+/**
+ * A stranger wrote to the bot: create or refresh their request (SPEC §3 "Request"). With the
+ * channel full, or the sender already allowed, this reads and writes nothing.
+ *
+ * @example
+ * const result = await requestDmPairing(createStoreContext(), { channel: "telegram", senderId: "123456789" });
+ * if (result.status === "created") await sendToSender(result.message!);
+ */
 export async function requestDmPairing(ctx: StoreContext, input: DmRequestInput): Promise<RequestResult> {
   const channel = channelOf(input.channel);
-  const senderId = validateChannelSender(channel, input.senderId);
+  // Bad input is a usage error before anything is read.
+  validateChannelSender(channel, input.senderId);
+  const account = input.account === undefined ? undefined : validateAccount(input.account);
   const meta = input.meta === undefined ? undefined : validateMeta(input.meta);
   const maxPending = parseMaxPending(ctx.env.MOLTBOT_PAIRING_MAX_PENDING);
-  // Only the pending file is locked: approve holds that lock while it writes the allowlist, so
-  // the allowlist read here is never a half-done approval.
-  return updateStore([pendingStoreFile(ctx, channel)] as const, ([pending]) => {
-    const allow = readStoreFile(allowStoreFile(ctx, channel));
-    const outcome = requestPairing(
-      { pending, allow },
-      { channel, senderId, maxPending, ...(meta !== undefined ? { meta } : {}) },
-      ctx.now(),
-      ctx.random,
-    );
-    return { states: [outcome.pending], result: outcome.result };
-  });
-}
-
-/**
- * Without a pending file there is no request to find: fail as the core would, before the lock
- * creates the state directory (a mistyped --state-dir must not leave an empty store behind).
- */
-function failIfNoPendingFile(ctx: StoreContext, channel: ChannelInfo, code: string): void {
-  const file = pendingStoreFile(ctx, channel);
-  if (!fs.existsSync(file.path)) rejectCode(readStoreFile(file), { channel, code }, ctx.now());
-}
-
-/** Approve a code: allowlist written first, then the request removed (SPEC §3 "Approve"). */
-export async function approveDmCode(
-  ctx: StoreContext,
-  input: { channel: ChannelRef; code: string },
-): Promise<ApproveResult> {
-  const channel = channelOf(input.channel);
-  const code = normalizeCode(input.code);
-  failIfNoPendingFile(ctx, channel, code);
-  return updateStore(
-    [pendingStoreFile(ctx, channel), allowStoreFile(ctx, channel)] as const,
-    ([pending, allow]) => {
-      const outcome = approveCode({ pending, allow }, { channel, code }, ctx.now());
-      return { states: [outcome.pending, outcome.allow], result: outcome.result };
-    },
-    { writeOrder: [1, 0] },
+  return runTransaction(
+    ctx,
+    DM_REQUEST,
+    { pending: { channel }, ...allowKeys(channel, account) },
+    ({ pending, scoped, legacy }, now, random) =>
+      requestPairing(
+        { pending, allow: [scoped, legacy] },
+        {
+          channel,
+          senderId: input.senderId,
+          maxPending,
+          ...(account !== undefined ? { account } : {}),
+          ...(meta !== undefined ? { meta } : {}),
+        },
+        now,
+        random,
+      ),
   );
 }
 
-export async function rejectDmCode(
-  ctx: StoreContext,
-  input: { channel: ChannelRef; code: string },
-): Promise<RejectResult> {
+export interface DmCodeInput {
+  channel: ChannelRef;
+  code: string;
+  /** Only a request of this account matches; absent: any account. */
+  account?: string;
+}
+
+/**
+ * Approve a code: the sender joins the allowlist of the request's account (written first), then
+ * the request is removed (SPEC §3 "Approve").
+ *
+ * @example
+ * const { id } = await approveDmCode(ctx, { channel: "telegram", code: "9WNJZKZG" });
+ */
+export async function approveDmCode(ctx: StoreContext, input: DmCodeInput): Promise<ApproveResult> {
   const channel = channelOf(input.channel);
   const code = normalizeCode(input.code);
-  failIfNoPendingFile(ctx, channel, code);
-  return updateStore([pendingStoreFile(ctx, channel)] as const, ([pending]) => {
-    const outcome = rejectCode(pending, { channel, code }, ctx.now());
-    return { states: [outcome.pending], result: outcome.result };
-  });
+  const account = input.account === undefined ? undefined : validateAccount(input.account);
+  const lookup = { code, ...(account !== undefined ? { account } : {}) };
+  return runTransaction(
+    ctx,
+    DM_APPROVE,
+    {
+      pending: { channel },
+      // The allowlist is the one of the request found: known only once the pending file is read.
+      allow: ({ pending }) => {
+        const { request } = findRequestByCode(channel, pending!, lookup, ctx.now());
+        const target = approvalAccount(request, account);
+        return target === undefined ? { channel } : { channel, account: target };
+      },
+    },
+    ({ pending, allow }, now) => approveCode({ pending, allow }, { channel, ...lookup }, now),
+  );
 }
 
-export function readDmAllowlist(ctx: StoreContext, channelRef: ChannelRef): { channel: string; allowFrom: string[] } {
+/** Drop a request without approving it. */
+export async function rejectDmCode(ctx: StoreContext, input: DmCodeInput): Promise<RejectResult> {
+  const channel = channelOf(input.channel);
+  const code = normalizeCode(input.code);
+  const account = input.account === undefined ? undefined : validateAccount(input.account);
+  return runTransaction(ctx, DM_REJECT, { pending: { channel } }, ({ pending }, now) =>
+    rejectCode(pending, { channel, code, ...(account !== undefined ? { account } : {}) }, now),
+  );
+}
+
+/** The approved senders an account reads (default: its own file, then the January one). */
+export function readDmAllowlist(
+  ctx: StoreContext,
+  channelRef: ChannelRef,
+  options: { account?: string } = {},
+): { channel: string; account: string; allowFrom: string[] } {
   const channel = channelOf(channelRef);
-  return { channel: channel.name, allowFrom: readStoreFile(allowStoreFile(ctx, channel)).allowFrom };
+  const { scoped, legacy } = allowKeys(channel, options.account);
+  const lists = [scoped, legacy].flatMap((key) => (key ? [ctx.backend.read(DM_ALLOW, key).state] : []));
+  return { channel: channel.name, account: scoped.account!, allowFrom: allowedSenders(lists) };
 }
 
+/**
+ * Take a sender off an account's allowlists: every spelling the gateway honours, in every file the
+ * account reads (for the default account, the January file too).
+ */
 export async function revokeDmSender(
   ctx: StoreContext,
-  input: { channel: ChannelRef; senderId: string },
+  input: { channel: ChannelRef; senderId: string; account?: string },
 ): Promise<RevokeResult> {
   const channel = channelOf(input.channel);
-  const senderId = validateSenderId(input.senderId);
-  const file = allowStoreFile(ctx, channel);
-  // Nothing to remove from a list that does not exist: do not create it (or its lock).
-  if (!fs.existsSync(file.path)) {
-    readStoreFile(file);
-    return revokeSender(emptyAllow(), { channel, senderId }).result;
-  }
-  return updateStore([file] as const, ([allow]) => {
-    const outcome = revokeSender(allow, { channel, senderId });
-    return { states: [outcome.allow], result: outcome.result };
-  });
+  validateSenderId(input.senderId);
+  const account = input.account === undefined ? undefined : validateAccount(input.account);
+  return runTransaction(ctx, DM_REVOKE, allowKeys(channel, account), (lists) =>
+    revokeSender(lists, { channel, senderId: input.senderId, ...(account !== undefined ? { account } : {}) }),
+  );
 }

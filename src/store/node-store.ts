@@ -1,81 +1,45 @@
-import fs from "node:fs";
-import path from "node:path";
 import {
   approveNodeRequest,
-  emptyNodePaired,
-  emptyNodePending,
   liveNodeRequests,
   rejectNodeRequest,
   requestNodePairing,
   validateNodeRequest,
   verifyNodeToken,
-  type NodePairedState,
   type NodePendingRequest,
-  type NodePendingState,
   type NodeRequestInput,
   type PairedNodeView,
 } from "../core/node-pairing.js";
+import { NODE_APPROVE, NODE_PAIRED_ONLY, NODE_PENDING, NODE_REJECT, NODE_REQUEST } from "./catalogue.js";
 import type { StoreContext } from "./context.js";
-import { nodePairedFileSchema, nodePendingFileSchema } from "./device-schemas.js";
-import { readStoreFile, type StoreFile } from "./file-store.js";
-import { updateStore } from "./locked-update.js";
-import type { Schema } from "./validation.js";
+import { runTransaction } from "./transaction.js";
 
 /*
  * Legacy node pairing over `<state>/nodes/{pending,paired}.json`, with the same lock and write
- * rules as devices: pending locked before paired, paired written before pending.
+ * rules as devices (the catalogue's NODE_* transactions).
  */
-
-export function nodePendingStoreFile(ctx: StoreContext): StoreFile<NodePendingState> {
-  return {
-    path: path.join(ctx.paths.nodesDir, "pending.json"),
-    label: "node pairing requests",
-    schema: nodePendingFileSchema as Schema<NodePendingState>,
-    empty: emptyNodePending,
-  };
-}
-
-export function nodePairedStoreFile(ctx: StoreContext): StoreFile<NodePairedState> {
-  return {
-    path: path.join(ctx.paths.nodesDir, "paired.json"),
-    label: "paired nodes",
-    schema: nodePairedFileSchema as Schema<NodePairedState>,
-    empty: emptyNodePaired,
-  };
-}
 
 /** Live node requests, newest first. Takes no lock and creates nothing. */
 export function listNodeRequests(ctx: StoreContext): { pending: NodePendingRequest[] } {
-  return { pending: liveNodeRequests(readStoreFile(nodePendingStoreFile(ctx)), ctx.now()) };
+  return { pending: liveNodeRequests(ctx.backend.read(NODE_PENDING, {}).state, ctx.now()) };
 }
 
 export async function requestNode(
   ctx: StoreContext,
   input: NodeRequestInput,
 ): Promise<{ created: boolean; request: NodePendingRequest }> {
-  const pairedFile = nodePairedStoreFile(ctx);
-  // Bad input is a usage error before any directory or lock exists.
+  // Bad input is a usage error before anything is read.
   validateNodeRequest(input);
-  return updateStore([nodePendingStoreFile(ctx)] as const, ([pending]) => {
-    const outcome = requestNodePairing({ pending, paired: readStoreFile(pairedFile) }, input, ctx.now(), ctx.random);
-    return { states: [outcome.pending], result: outcome.result };
-  });
+  return runTransaction(ctx, NODE_REQUEST, { pending: {}, paired: {} }, (states, now, random) =>
+    requestNodePairing(states, input, now, random),
+  );
 }
 
 export async function approveNode(
   ctx: StoreContext,
   input: { requestId: string },
 ): Promise<{ requestId: string; node: PairedNodeView }> {
-  const pendingFile = nodePendingStoreFile(ctx);
-  // Nothing waiting at all: fail before locking, so a miss creates nothing on disk.
-  if (!fs.existsSync(pendingFile.path)) approveNodeRequest({ pending: {}, paired: {} }, input, ctx.now(), ctx.random);
-  return updateStore(
-    [pendingFile, nodePairedStoreFile(ctx)] as const,
-    ([pending, paired]) => {
-      const outcome = approveNodeRequest({ pending, paired }, input, ctx.now(), ctx.random);
-      return { states: [outcome.pending, outcome.paired], result: outcome.result };
-    },
-    { writeOrder: [1, 0] },
+  return runTransaction(ctx, NODE_APPROVE, { pending: {}, paired: {} }, (states, now, random) =>
+    approveNodeRequest(states, input, now, random),
   );
 }
 
@@ -83,12 +47,9 @@ export async function rejectNode(
   ctx: StoreContext,
   input: { requestId: string },
 ): Promise<{ requestId: string; nodeId: string }> {
-  const pendingFile = nodePendingStoreFile(ctx);
-  if (!fs.existsSync(pendingFile.path)) rejectNodeRequest({}, input, ctx.now());
-  return updateStore([pendingFile] as const, ([pending]) => {
-    const outcome = rejectNodeRequest(pending, input, ctx.now());
-    return { states: [outcome.pending], result: outcome.result };
-  });
+  return runTransaction(ctx, NODE_REJECT, { pending: {} }, ({ pending }, now) =>
+    rejectNodeRequest(pending, input, now),
+  );
 }
 
 /** Check a node's token; failures write nothing, success records `lastConnectedAtMs`. */
@@ -96,10 +57,7 @@ export async function verifyNode(
   ctx: StoreContext,
   input: { nodeId: string; token: string },
 ): Promise<{ ok: boolean }> {
-  const pairedFile = nodePairedStoreFile(ctx);
-  if (!verifyNodeToken(readStoreFile(pairedFile), input, ctx.now()).result.ok) return { ok: false };
-  return updateStore([pairedFile] as const, ([paired]) => {
-    const outcome = verifyNodeToken(paired, input, ctx.now());
-    return { states: [outcome.paired], result: outcome.result };
-  });
+  return runTransaction(ctx, NODE_PAIRED_ONLY, { paired: {} }, ({ paired }, now) =>
+    verifyNodeToken(paired, input, now),
+  );
 }

@@ -1,8 +1,7 @@
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { MoltbotError } from "../errors.js";
-import type { ChannelInfo } from "../core/channels.js";
 
 export interface StatePathOptions {
   /** `--state-dir`, which beats every environment variable. */
@@ -19,7 +18,9 @@ export interface StatePaths {
   credentialsDir: string;
   devicesDir: string;
   nodesDir: string;
-  /** Set when both `~/.clawdbot` and `~/.moltbot` exist; the CLI says it once on stderr. */
+  /** Where the state dir came from, e.g. "--state-dir", "$OPENCLAW_STATE_DIR", "~/.clawdbot". */
+  source: string;
+  /** Set when two home state dirs compete; the CLI says it once on stderr. */
   warning?: string;
 }
 
@@ -28,11 +29,24 @@ function expand(value: string, home: string, cwd: string): string {
   return path.resolve(cwd, expanded);
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value !== undefined && value.trim() !== "" ? value : undefined;
+/** The explicit sources, in order: the option, then moltbot's, the January gateway's and OpenClaw's variables. */
+const VARIABLES = ["MOLTBOT_STATE_DIR", "CLAWDBOT_STATE_DIR", "OPENCLAW_STATE_DIR"] as const;
+/** Home directories by generation, newest first: OpenClaw moves ~/.clawdbot to ~/.openclaw. */
+const HOME_DIRS = [".openclaw", ".clawdbot", ".moltbot"] as const;
+
+function sameDir(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
 }
 
-/** SPEC §2: `--state-dir` > MOLTBOT_STATE_DIR > CLAWDBOT_STATE_DIR > ~/.clawdbot (or ~/.moltbot). */
+/**
+ * SPEC §2: `--state-dir` > MOLTBOT_STATE_DIR > CLAWDBOT_STATE_DIR > OPENCLAW_STATE_DIR > the first of
+ * ~/.openclaw, ~/.clawdbot, ~/.moltbot that exists (else ~/.clawdbot). An explicitly empty
+ * `--state-dir` is a usage error: an unset shell variable must never fall back to the real store.
+ */
 export function resolveStatePaths(options: StatePathOptions = {}): StatePaths {
   const env = options.env ?? process.env;
   const home = options.home ?? homedir();
@@ -40,27 +54,38 @@ export function resolveStatePaths(options: StatePathOptions = {}): StatePaths {
   const exists = options.exists ?? existsSync;
   let warning: string | undefined;
 
-  const explicit = nonEmpty(options.stateDir) ?? nonEmpty(env.MOLTBOT_STATE_DIR) ?? nonEmpty(env.CLAWDBOT_STATE_DIR);
+  if (options.stateDir !== undefined && options.stateDir.trim() === "") {
+    throw new MoltbotError(
+      "USAGE",
+      "--state-dir is empty (an unset shell variable?). Give the state directory, or leave the option out to use the default.",
+    );
+  }
   let stateDir: string;
-  if (explicit !== undefined) {
-    stateDir = expand(explicit, home, cwd);
+  let source: string;
+  const variable = VARIABLES.find((name) => (env[name] ?? "").trim() !== "");
+  if (options.stateDir !== undefined) {
+    stateDir = expand(options.stateDir, home, cwd);
+    source = "--state-dir";
+  } else if (variable !== undefined) {
+    stateDir = expand(env[variable]!, home, cwd);
+    source = `$${variable}`;
   } else {
-    const clawdbot = path.join(home, ".clawdbot");
-    const moltbot = path.join(home, ".moltbot");
-    const hasClawdbot = exists(clawdbot);
-    const hasMoltbot = exists(moltbot);
-    stateDir = !hasClawdbot && hasMoltbot ? moltbot : clawdbot;
-    if (hasClawdbot && hasMoltbot) {
-      warning = `Both ${clawdbot} and ${moltbot} exist; using ${clawdbot}. Make sure the gateway uses the same directory (or set MOLTBOT_STATE_DIR).`;
+    const found = HOME_DIRS.map((name) => path.join(home, name)).filter((dir) => exists(dir));
+    stateDir = found[0] ?? path.join(home, ".clawdbot");
+    source = `~/${path.basename(stateDir)}`;
+    const others = found.slice(1).filter((dir) => !sameDir(dir, stateDir));
+    if (others.length > 0) {
+      warning = `Both ${stateDir} and ${others.join(" and ")} exist; using ${stateDir}. Make sure the gateway uses the same directory (or set MOLTBOT_STATE_DIR).`;
     }
   }
 
-  const oauth = nonEmpty(env.MOLTBOT_OAUTH_DIR) ?? nonEmpty(env.CLAWDBOT_OAUTH_DIR);
+  const oauth = [env.MOLTBOT_OAUTH_DIR, env.CLAWDBOT_OAUTH_DIR].find((value) => (value ?? "").trim() !== "");
   return {
     stateDir,
     credentialsDir: oauth !== undefined ? expand(oauth, home, cwd) : path.join(stateDir, "credentials"),
     devicesDir: path.join(stateDir, "devices"),
     nodesDir: path.join(stateDir, "nodes"),
+    source,
     ...(warning !== undefined ? { warning } : {}),
   };
 }
@@ -74,9 +99,3 @@ export function fileInside(base: string, fileName: string): string {
   }
   return resolved;
 }
-
-export const dmPendingFile = (paths: StatePaths, channel: ChannelInfo): string =>
-  fileInside(paths.credentialsDir, `${channel.name}-pairing.json`);
-
-export const dmAllowFile = (paths: StatePaths, channel: ChannelInfo): string =>
-  fileInside(paths.credentialsDir, `${channel.name}-allowFrom.json`);

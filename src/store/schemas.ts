@@ -1,18 +1,29 @@
 import * as z from "zod/mini";
 
 /*
- * Shapes of the gateway's files. Every object is "loose": fields a newer gateway adds are kept
- * when we rewrite the file. zod/mini keeps start-up cheap (SPEC: `list` starts like bare Node).
+ * Shapes of the gateway's files (SPEC §3, §4). Every object is "loose": fields a newer gateway adds
+ * are kept when we rewrite the file. Optional fields are exact (present with the type, or absent),
+ * so each schema's output type is assignable to the core's type without a cast: the catalogue's
+ * `schema: Schema<State>` declarations are the compile-time parity check. zod/mini keeps start-up cheap.
  */
 
-const stringRecord = z.record(z.string(), z.string());
+const optionalString = z.exactOptional(z.string());
+const optionalStrings = z.exactOptional(z.array(z.string()));
+const optionalNumber = z.exactOptional(z.number());
+const optionalBoolean = z.exactOptional(z.boolean());
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+// ---------------------------------------------------------------------------------------------
+// DM pairing: `<channel>-pairing.json`, `<channel>[-<account>]-allowFrom.json`.
 
 export const pairingRequestSchema = z.looseObject({
   id: z.string(),
   code: z.string(),
   createdAt: z.string(),
   lastSeenAt: z.string(),
-  meta: z.optional(stringRecord),
+  meta: z.exactOptional(z.record(z.string(), z.string())),
 });
 
 export const pendingFileSchema = z.looseObject({
@@ -25,7 +36,7 @@ export const pendingFileSchema = z.looseObject({
  * (`allowFrom: expected array`, `allowFrom[3]: expected string`). Allowlists grow to 100 000
  * entries and every approve reads one; a schema run per entry costs ~5 ms more at that size.
  */
-const stringList = z.unknown().check(
+const stringList = z.custom<string[]>().check(
   z.superRefine((value, ctx) => {
     if (!Array.isArray(value)) {
       ctx.addIssue({ code: "invalid_type", expected: "array", input: value });
@@ -34,9 +45,163 @@ const stringList = z.unknown().check(
     const at = value.findIndex((item) => typeof item !== "string");
     if (at !== -1) ctx.addIssue({ code: "invalid_type", expected: "string", input: value[at], path: [at] });
   }),
-) as unknown as z.ZodMiniType<string[]>;
+);
 
 export const allowFileSchema = z.looseObject({
   version: z.literal(1),
   allowFrom: stringList,
 });
+
+// ---------------------------------------------------------------------------------------------
+// Devices: `devices/pending.json` keyed by requestId, `devices/paired.json` keyed by deviceId.
+
+/** What a device says about itself: the fields pending and paired entries share. */
+const deviceDescription = {
+  deviceId: z.string(),
+  publicKey: z.string(),
+  displayName: optionalString,
+  platform: optionalString,
+  clientId: optionalString,
+  clientMode: optionalString,
+  role: optionalString,
+  roles: optionalStrings,
+  scopes: optionalStrings,
+  remoteIp: optionalString,
+};
+
+export const devicePendingEntrySchema = z.looseObject({
+  requestId: z.string(),
+  ...deviceDescription,
+  silent: optionalBoolean,
+  // Always written by us; tolerated when absent (older gateways).
+  isRepair: optionalBoolean,
+  ts: z.number(),
+  refreshedAtMs: optionalNumber,
+});
+
+export const deviceTokenSchema = z.looseObject({
+  token: z.string(),
+  role: z.string(),
+  scopes: z.array(z.string()),
+  createdAtMs: z.number(),
+  rotatedAtMs: optionalNumber,
+  revokedAtMs: optionalNumber,
+  lastUsedAtMs: optionalNumber,
+});
+
+export const devicePairedEntrySchema = z.looseObject({
+  ...deviceDescription,
+  tokens: z.exactOptional(z.record(z.string(), deviceTokenSchema)),
+  createdAtMs: z.number(),
+  approvedAtMs: z.number(),
+});
+
+export const devicePendingFileSchema = z.record(z.string(), devicePendingEntrySchema);
+export const devicePairedFileSchema = z.record(z.string(), devicePairedEntrySchema);
+
+// ---------------------------------------------------------------------------------------------
+// Legacy nodes: `nodes/pending.json` keyed by requestId, `nodes/paired.json` keyed by nodeId.
+
+export const nodePendingEntrySchema = z.looseObject({
+  requestId: z.string(),
+  nodeId: z.string(),
+  displayName: optionalString,
+  platform: optionalString,
+  version: optionalString,
+  remoteIp: optionalString,
+  silent: optionalBoolean,
+  isRepair: optionalBoolean,
+  ts: z.number(),
+});
+
+export const nodePairedEntrySchema = z.looseObject({
+  nodeId: z.string(),
+  token: z.string(),
+  displayName: optionalString,
+  platform: optionalString,
+  version: optionalString,
+  remoteIp: optionalString,
+  createdAtMs: z.number(),
+  approvedAtMs: z.number(),
+  lastConnectedAtMs: optionalNumber,
+});
+
+export const nodePendingFileSchema = z.record(z.string(), nodePendingEntrySchema);
+export const nodePairedFileSchema = z.record(z.string(), nodePairedEntrySchema);
+
+// ---------------------------------------------------------------------------------------------
+// `devices list`: the light check of paired.json for read-only listings.
+
+const isRecordOfObjects = (value: unknown): boolean =>
+  isObject(value) && Object.values(value).every((entry) => isObject(entry));
+
+interface ListedField {
+  name: string;
+  expected: "string" | "number" | "array" | "tokens";
+  required: boolean;
+}
+
+/** The fields `devices list` reads, in the order zod would report them. */
+const LISTED_FIELDS: readonly ListedField[] = [
+  { name: "deviceId", expected: "string", required: true },
+  { name: "publicKey", expected: "string", required: true },
+  { name: "displayName", expected: "string", required: false },
+  { name: "role", expected: "string", required: false },
+  { name: "roles", expected: "array", required: false },
+  { name: "scopes", expected: "array", required: false },
+  { name: "remoteIp", expected: "string", required: false },
+  { name: "tokens", expected: "tokens", required: false },
+  { name: "createdAtMs", expected: "number", required: true },
+  { name: "approvedAtMs", expected: "number", required: true },
+];
+
+/**
+ * `devices/paired.json` as `devices list` reads it: the same top-level fields as the full schema
+ * (strings, numbers, arrays of strings), and each device's tokens only checked to be objects.
+ * Listing 10 000 devices must cost about what 10 cost: deep-checking every token tripled the time,
+ * and a zod schema run per device and field (which also copies every device) cost ~10 ms per
+ * 1 000 devices, more than parsing the file. So this is one pass over the parsed file, reporting the
+ * same first issue zod would (e.g. `<id>.createdAtMs: expected number`), and returning the file as
+ * parsed. Listings copy only documented fields, and every write (and `moltbot doctor`) still
+ * validates the full shape.
+ */
+export function listingSchemaFor<T>() {
+  return z.custom<T>().check(
+    z.superRefine((value, ctx) => {
+      if (!isObject(value)) {
+        ctx.addIssue({ code: "invalid_type", expected: "record", input: value });
+        return;
+      }
+      for (const id of Object.keys(value)) {
+        const device = value[id];
+        if (!isObject(device)) {
+          ctx.addIssue({ code: "invalid_type", expected: "object", input: device, path: [id] });
+          return;
+        }
+        for (const { name, expected, required } of LISTED_FIELDS) {
+          const field = device[name];
+          if (field === undefined && !required) continue;
+          if (expected === "tokens") {
+            if (!isRecordOfObjects(field)) {
+              ctx.addIssue({ code: "custom", message: "expected an object of tokens", input: field, path: [id, name] });
+              return;
+            }
+          } else if (expected === "array") {
+            if (!Array.isArray(field)) {
+              ctx.addIssue({ code: "invalid_type", expected, input: field, path: [id, name] });
+              return;
+            }
+            const at = field.findIndex((item) => typeof item !== "string");
+            if (at !== -1) {
+              ctx.addIssue({ code: "invalid_type", expected: "string", input: field[at], path: [id, name, at] });
+              return;
+            }
+          } else if (typeof field !== expected || (expected === "number" && !Number.isFinite(field))) {
+            ctx.addIssue({ code: "invalid_type", expected, input: field, path: [id, name] });
+            return;
+          }
+        }
+      }
+    }),
+  );
+}

@@ -201,7 +201,7 @@ describe("devices request and approve", () => {
       isRepair: false,
     });
     expect(first.request.requestId).toMatch(UUID_V4);
-    const again = await request(stateDir, "phone", "--role", "operator");
+    const again = await request(stateDir, "phone", "--name", "Ada's phone", "--role", "node", "--scope", "a");
     expect(again).toEqual({ created: false, request: first.request });
 
     const approved = await runJson<{ requestId: string; device: DeviceJson }>(

@@ -212,12 +212,13 @@ describe("pairing request", () => {
       request(stateDir, "whatsapp", "+4915112345678"),
       request(stateDir, "matrix", "@alice:example.org"),
     ]);
-    expect(Object.keys(signal)).toEqual(["channel", "id", "status", "code", "expiresAt", "message"]);
+    expect(Object.keys(signal)).toEqual(["channel", "account", "id", "status", "code", "expiresAt", "message"]);
     expect(signal).toMatchObject({ channel: "signal", id: "+4915112345678", status: "created" });
     expect(signal.message).toContain("\nYour Signal number: +4915112345678\n");
     expect(signalUuid.message).toContain("\nYour Signal sender id: uuid:0b5e-77\n");
     expect(whatsapp.message).toContain("\nYour WhatsApp phone number: +4915112345678\n");
-    expect(matrix.message).toContain("\nYour Matrix user id: @alice:example.org\n");
+    // Matrix's reply has no id line (its adapter sends none).
+    expect(matrix.message).not.toContain("user id");
     const [first] = readJsonFile<{ requests: StoredRequest[] }>(
       credentials(stateDir, "signal-pairing.json"),
     ).requests.filter((r) => r.code === signal.code);
@@ -237,6 +238,7 @@ describe("pairing request", () => {
     const json = await request(stateDir, "telegram", "123", ["--meta", "username=bob"]);
     expect(json).toEqual({
       channel: "telegram",
+      account: "default",
       id: "123",
       status: "pending",
       code: "ABCD2345",
@@ -252,7 +254,7 @@ describe("pairing request", () => {
     for (const id of ["1", "2", "3"]) expect((await request(stateDir, "slack", `U${id}`)).status).toBe("created");
     const before = snapshot(stateDir);
     const json = await request(stateDir, "slack", "U4");
-    expect(json).toEqual({ channel: "slack", id: "U4", status: "capped" });
+    expect(json).toEqual({ channel: "slack", account: "default", id: "U4", status: "capped" });
     const human = await runMoltbot(["pairing", "request", "slack", "U5"], { stateDir });
     expect(human.code).toBe(0);
     expect(human.stdout).toContain("maximum number of pending requests");
@@ -283,6 +285,7 @@ describe("pairing request", () => {
     const before = snapshot(stateDir);
     expect(await request(stateDir, "telegram", "telegram:123")).toEqual({
       channel: "telegram",
+      account: "default",
       id: "telegram:123",
       status: "allowed",
     });
@@ -322,7 +325,7 @@ describe("pairing approve and reject", () => {
     const json = await runJson(["pairing", "approve", "--channel", "TELEGRAM", " efgh2345 "], { stateDir });
     expect(json.code).toBe(0);
     expect(json.stdout).toBe(
-      `${JSON.stringify({ channel: "telegram", code: "EFGH2345", id: "888", message: APPROVED }, null, 2)}\n`,
+      `${JSON.stringify({ channel: "telegram", account: "default", code: "EFGH2345", id: "888", message: APPROVED }, null, 2)}\n`,
     );
     expect(readJsonFile(credentials(stateDir, "telegram-allowFrom.json"))).toEqual({
       version: 1,
@@ -404,7 +407,7 @@ describe("pairing approve and reject", () => {
     const human = await runMoltbot(["pairing", "reject", "discord", "aaaa2345"], { stateDir });
     expect(human).toMatchObject({ code: 0, stdout: "Rejected discord request AAAA2345 from user:1.\n" });
     const json = await runJson(["pairing", "reject", "--channel", "discord", "BBBB2345"], { stateDir });
-    expect(json.json).toEqual({ channel: "discord", code: "BBBB2345", id: "2" });
+    expect(json.json).toEqual({ channel: "discord", account: "default", code: "BBBB2345", id: "2" });
     expect(readJsonFile(credentials(stateDir, "discord-pairing.json"))).toEqual({ version: 1, requests: [] });
     expect(fs.existsSync(credentials(stateDir, "discord-allowFrom.json"))).toBe(false);
   });
@@ -432,8 +435,8 @@ describe("pairing list", () => {
     expect(jsonOne.json).toEqual({ channel: "telegram", requests: [] });
     expect(allow).toMatchObject({ code: 0, stdout: "" });
     expect(allow.stderr).toContain("No approved telegram senders");
-    expect(allowJson.json).toEqual({ channel: "telegram", allowFrom: [] });
-    expect(revoke.json).toEqual({ channel: "telegram", id: "1", removed: false });
+    expect(allowJson.json).toEqual({ channel: "telegram", account: "default", allowFrom: [] });
+    expect(revoke.json).toEqual({ channel: "telegram", account: "default", id: "1", removed: false });
     expectJsonError(approve, 1, "NOT_FOUND");
     expectHumanError(reject, 1, "No pending telegram request with code ABCD2345");
     expect(listTree(root)).toEqual([]);
@@ -471,7 +474,7 @@ describe("pairing list", () => {
     }
     expect(human.stdout).toMatch(/CODE\s+telegramUserId\s+META\s+REQUESTED\s+EXPIRES/);
     expect(human.stdout).toMatch(/CODE\s+signalNumber\s+/);
-    expect(human.stdout).toMatch(/CODE\s+nextcloud-talkUserId\s+/);
+    expect(human.stdout).toMatch(/CODE\s+nextcloudUserId\s+/);
     expect(human.stderr).toContain("moltbot pairing approve <channel> <CODE>");
     expect(snapshot(stateDir)).toEqual(before);
   });
@@ -498,8 +501,8 @@ describe("pairing list", () => {
     expect(human.stderr).toContain("moltbot pairing approve telegram <CODE>");
     expect(json.json.channel).toBe("telegram");
     expect(json.json.requests.map((r) => Object.keys(r))).toEqual([
-      ["id", "code", "createdAt", "lastSeenAt", "expiresAt", "meta"],
-      ["id", "code", "createdAt", "lastSeenAt", "expiresAt"],
+      ["id", "account", "code", "createdAt", "lastSeenAt", "expiresAt", "meta"],
+      ["id", "account", "code", "createdAt", "lastSeenAt", "expiresAt"],
     ]);
     expect(json.json.requests[0]!.expiresAt).toBe(iso(now - 20 * MINUTE + 30_000 + HOUR));
   });
@@ -517,7 +520,7 @@ describe("pairing list", () => {
       runMoltbot(["pairing", "list", "telegram"], { stateDir }),
       runMoltbot(["pairing", "list"], { stateDir }),
       runMoltbot(["pairing", "allowlist", "slack"], { stateDir }),
-      runMoltbot(["pairing", "request", "matrix", "@eve\u202e:example.org"], { stateDir }),
+      runMoltbot(["pairing", "request", "mattermost", "@eve\u202e:example.org"], { stateDir }),
     ]);
     const approve = await runMoltbot(["pairing", "approve", "telegram", "AAAA2345"], { stateDir });
     for (const result of [list, listAll, allow, created, approve]) {
@@ -527,7 +530,7 @@ describe("pairing list", () => {
     expect(list.stdout).toContain("\\e[2J\\e]0;pwned\\x07x\\u202e1");
     expect(list.stdout).toContain("name=a\\nb\\rc\\x00");
     expect(allow.stdout).toBe("U1\\e[2J\\e]0;pwned\\x07x\\u202e1\n");
-    expect(created.stdout).toContain("Your Matrix user id: @eve\\u202e:example.org\n");
+    expect(created.stdout).toContain("Your Mattermost user id: @eve\\u202e:example.org\n");
     expect(approve.stdout).toContain("\\e[2J");
     // The raw id is kept as data: JSON output carries it unchanged.
     const json = await runJson<{ allowFrom: string[] }>(["pairing", "allowlist", "telegram"], { stateDir });
@@ -544,7 +547,9 @@ describe("pairing allowlist and revoke", () => {
       runJson(["pairing", "allowlist", "telegram"], { stateDir }),
     ]);
     expect(human).toMatchObject({ code: 0, stdout: "111\n222\n" });
-    expect(json.stdout).toBe('{\n  "channel": "telegram",\n  "allowFrom": [\n    "111",\n    "222"\n  ]\n}\n');
+    expect(json.stdout).toBe(
+      '{\n  "channel": "telegram",\n  "account": "default",\n  "allowFrom": [\n    "111",\n    "222"\n  ]\n}\n',
+    );
   });
 
   it("revoke normalises like approve: revoke telegram tg:123 removes 123; a second revoke reports removed false", async () => {
@@ -560,9 +565,9 @@ describe("pairing allowlist and revoke", () => {
       '{\n  "version": 1,\n  "allowFrom": [\n    "456"\n  ],\n  "policy": "pairing"\n}\n',
     );
     const again = await runJson(["pairing", "revoke", "telegram", "TELEGRAM:123"], { stateDir });
-    expect(again.json).toEqual({ channel: "telegram", id: "123", removed: false });
+    expect(again.json).toEqual({ channel: "telegram", account: "default", id: "123", removed: false });
     const json = await runJson(["pairing", "revoke", "telegram", "456"], { stateDir });
-    expect(json.json).toEqual({ channel: "telegram", id: "456", removed: true });
+    expect(json.json).toEqual({ channel: "telegram", account: "default", id: "456", removed: true });
     const humanAbsent = await runMoltbot(["pairing", "revoke", "telegram", "999"], { stateDir });
     expect(humanAbsent).toMatchObject({ code: 0, stdout: "999 was not on the telegram allowlist; nothing changed.\n" });
   });
@@ -583,7 +588,12 @@ describe("store problems exit 3 and change nothing", () => {
     expectHumanError(human, 3, file, "moltbot doctor");
     expect(expectJsonError(json, 3, "STORE_CORRUPT")).toContain(file);
     expectJsonError(request, 3, "STORE_CORRUPT");
-    expectJsonError(listAll, 3, "STORE_CORRUPT");
+    // Listing every channel reports the broken one and still lists the others (none here): exit 3.
+    expect(listAll.code).toBe(3);
+    expect(listAll.json).toEqual({
+      channels: [],
+      errors: [{ channel: "telegram", code: "STORE_CORRUPT", message: expect.stringContaining(file) }],
+    });
     expect(snapshot(stateDir)).toEqual(before);
   });
 

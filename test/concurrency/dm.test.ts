@@ -66,7 +66,7 @@ describe("DM pairing under concurrent processes", () => {
       expect(readDmAllowlist(ctx, channel).allowFrom.sort()).toEqual(expected.sort());
       expect(listDmRequests(ctx, channel).requests).toEqual([]);
     }
-    expect(listAllDmRequests(ctx)).toEqual({ channels: [] });
+    expect(listAllDmRequests(ctx)).toEqual({ channels: [], errors: [] });
     expect(listTree(stateDir).filter((entry) => entry.endsWith(".lock") || /\.json\.\d+/.test(entry))).toEqual([]);
   });
 

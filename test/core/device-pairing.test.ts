@@ -73,7 +73,7 @@ describe("device request", () => {
     const pending = first.pending!;
     const again = requestDevicePairing(
       { pending, paired: {} },
-      input("d", { role: "operator" }),
+      input("d"),
       T0 + DEVICE_REQUEST_TTL_MS,
       seededRandom(2),
     );
@@ -90,6 +90,65 @@ describe("device request", () => {
     expect(later.result.request.requestId).not.toBe(first.result.request.requestId);
     // The expired request is dropped on this write.
     expect(Object.keys(later.pending!)).toEqual([later.result.request.requestId]);
+  });
+
+  it.each<[string, Partial<DeviceRequestInput>]>([
+    ["a different public key", { publicKey: "other-key" }],
+    ["a different role", { role: "operator" }],
+    ["a scope it did not ask for before", { scopes: ["operator.admin"] }],
+  ])("the same device asking with %s replaces its request: the operator never approves a stale one", (_, change) => {
+    const first = requestDevicePairing({ pending: {}, paired: {} }, input("d"), T0, seededRandom(1));
+    const again = requestDevicePairing(
+      { pending: first.pending!, paired: {} },
+      input("d", change),
+      T0 + 1000,
+      seededRandom(2),
+    );
+    expect(again.result.created).toBe(true);
+    expect(again.result.replaced).toEqual([first.result.request.requestId]);
+    expect(Object.keys(again.pending!)).toEqual([again.result.request.requestId]);
+    expect(again.result.request).toMatchObject({
+      publicKey: change.publicKey ?? first.result.request.publicKey,
+      ts: T0 + 1000,
+    });
+    // Roles and scopes of what it asked before are kept (OpenClaw's rule): nothing it asked for is lost.
+    for (const role of first.result.request.roles ?? []) expect(again.result.request.roles).toContain(role);
+  });
+
+  it("asking again with the same key and role and fewer scopes keeps its request; with refresh its life restarts", () => {
+    const first = requestDevicePairing({ pending: {}, paired: {} }, input("d"), T0, seededRandom(1));
+    const subset = input("d", { scopes: [] });
+    const kept = requestDevicePairing({ pending: first.pending!, paired: {} }, subset, T0 + 1000, seededRandom(2));
+    expect(kept.result).toEqual({ created: false, request: first.result.request });
+    const refreshed = requestDevicePairing(
+      { pending: first.pending!, paired: {} },
+      subset,
+      T0 + 4 * 60_000,
+      seededRandom(2),
+      {
+        refresh: true,
+      },
+    );
+    expect(refreshed.result.request.refreshedAtMs).toBe(T0 + 4 * 60_000);
+    // Alive 5 minutes after the refresh, not after ts.
+    const approved = approveDeviceRequest(
+      { pending: refreshed.pending!, paired: {} },
+      { id: "d" },
+      T0 + 8 * 60_000,
+      seededRandom(3),
+    );
+    expect(approved.result.requestId).toBe(first.result.request.requestId);
+  });
+
+  it("a request whose device is paired with another key says so (publicKeyChanged)", () => {
+    const paired = pairDevice({ pending: {}, paired: {} }, input("d"), T0).paired;
+    const out = requestDevicePairing(
+      { pending: {}, paired },
+      input("d", { publicKey: "new-key" }),
+      T0 + 1000,
+      seededRandom(3),
+    );
+    expect(out.result.request).toMatchObject({ isRepair: true, publicKeyChanged: true });
   });
 
   it("isRepair is true for an already paired device", () => {
@@ -173,6 +232,7 @@ describe("device approve", () => {
     expect(out.result).toEqual({
       requestId,
       device: { ...device, tokens: [{ role: "node", scopes: ["a", "b"], createdAtMs: T0 + 500 }] },
+      issuedRole: "node",
     });
     expect(JSON.stringify(out.result)).not.toContain(token.token);
   });

@@ -61,7 +61,7 @@ function send(
   } = {},
 ) {
   const outcome = requestPairing(
-    state,
+    { pending: state.pending, allow: [state.allow] },
     {
       channel: resolveChannel(options.channel ?? "telegram"),
       senderId,
@@ -82,6 +82,7 @@ describe("request: a new sender", () => {
     });
     expect(outcome.result).toEqual({
       channel: "telegram",
+      account: "default",
       id: "123456789",
       status: "created",
       code: "ABCDEFGH",
@@ -128,7 +129,8 @@ describe("request: a new sender", () => {
     expect(reply("imsg", "a@b.c")).toBe("Your iMessage sender id: a@b.c");
     expect(reply("discord", "803")).toBe("Your Discord user id: 803");
     expect(reply("slack", "U024")).toBe("Your Slack user id: U024");
-    expect(reply("matrix", "@a:b")).toBe("Your Matrix user id: @a:b");
+    // Matrix's adapter sends no id line: the reply goes straight to the code.
+    expect(reply("matrix", "@a:b")).toBe("Pairing code: ABCD2345");
     expect(pairingReplyText(resolveChannel("IMSG"), "x", "ABCD2345").split("\n")[7]).toBe(
       "moltbot pairing approve imessage ABCD2345",
     );
@@ -173,6 +175,7 @@ describe("request: a repeat sender", () => {
     const again = send(created.state, "123", T0 + 30 * 60_000).outcome;
     expect(again.result).toEqual({
       channel: "telegram",
+      account: "default",
       id: "123",
       status: "pending",
       code: created.outcome.result.code,
@@ -227,7 +230,7 @@ describe("request: a repeat sender", () => {
 describe("request: an approved sender", () => {
   it("gets status allowed, no code, and nothing is written", () => {
     const outcome = send({ pending: emptyPending(), allow: allowOf("123") }, "123", T0).outcome;
-    expect(outcome.result).toEqual({ channel: "telegram", id: "123", status: "allowed" });
+    expect(outcome.result).toEqual({ channel: "telegram", account: "default", id: "123", status: "allowed" });
     expect(outcome.pending).toBeUndefined();
   });
 
@@ -281,6 +284,7 @@ describe("expiry boundary (1 hour after createdAt)", () => {
   it("reports expiresAt as createdAt + 1 h in the list view", () => {
     expect(viewRequest(req("1", "ABCD2345", T0))).toEqual({
       id: "1",
+      account: "default",
       code: "ABCD2345",
       createdAt: iso(T0),
       lastSeenAt: iso(T0),
@@ -288,6 +292,7 @@ describe("expiry boundary (1 hour after createdAt)", () => {
     });
     expect(viewRequest(req("1", "ABCD2345", T0, { meta: { username: "a" }, extra: 1 }))).toEqual({
       id: "1",
+      account: "default",
       code: "ABCD2345",
       createdAt: iso(T0),
       lastSeenAt: iso(T0),
@@ -320,7 +325,7 @@ describe("cap on live requests per channel", () => {
       state = step.state;
     }
     const fourth = send(state, "4", T0).outcome;
-    expect(fourth.result).toEqual({ channel: "telegram", id: "4", status: "capped" });
+    expect(fourth.result).toEqual({ channel: "telegram", account: "default", id: "4", status: "capped" });
     expect(fourth.pending).toBeUndefined();
   });
 
@@ -398,7 +403,13 @@ describe("approve", () => {
 
   it("trims and upper-cases the code, allowlists the normalised id, removes only that request", () => {
     const outcome = approveCode(state(), { channel: telegram, code: "  abcd2345 " }, T0 + 5);
-    expect(outcome.result).toEqual({ channel: "telegram", code: "ABCD2345", id: "tg:777", message: APPROVED_MESSAGE });
+    expect(outcome.result).toEqual({
+      channel: "telegram",
+      account: "default",
+      code: "ABCD2345",
+      id: "tg:777",
+      message: APPROVED_MESSAGE,
+    });
     expect(APPROVED_MESSAGE).toBe("Moltbot access approved. Send a message to start chatting.");
     expect(outcome.allow).toEqual({ version: 1, allowFrom: ["111", "777"], note: "kept" });
     expect(outcome.pending).toEqual({
@@ -444,7 +455,7 @@ describe("reject", () => {
   it("removes the request without touching the allowlist, keeping unknown fields", () => {
     const pending = { version: 1 as const, extra: "x", requests: [req("1", "ABCD2345", T0), req("2", "EFGH2345", T0)] };
     const outcome = rejectCode(pending, { channel: telegram, code: "efgh2345" }, T0);
-    expect(outcome.result).toEqual({ channel: "telegram", code: "EFGH2345", id: "2" });
+    expect(outcome.result).toEqual({ channel: "telegram", account: "default", code: "EFGH2345", id: "2" });
     expect(outcome.pending).toEqual({ version: 1, extra: "x", requests: [req("1", "ABCD2345", T0)] });
     expect(outcome).not.toHaveProperty("allow");
   });
@@ -453,18 +464,33 @@ describe("reject", () => {
 describe("revoke", () => {
   it("normalises like approve: revoke telegram tg:123 removes 123", () => {
     const outcome = revokeSender(
-      { version: 1, allowFrom: ["123", "456"], extra: true },
+      { scoped: emptyAllow(), legacy: { version: 1, allowFrom: ["123", "456"], extra: true } },
       { channel: telegram, senderId: "tg:123" },
     );
-    expect(outcome.result).toEqual({ channel: "telegram", id: "123", removed: true });
-    expect(outcome.allow).toEqual({ version: 1, allowFrom: ["456"], extra: true });
+    expect(outcome.result).toEqual({ channel: "telegram", account: "default", id: "123", removed: true });
+    expect(outcome.legacy).toEqual({ version: 1, allowFrom: ["456"], extra: true });
+    expect(outcome.scoped).toBeUndefined();
   });
+
+  it.each([["tg:123"], [" 123 "], ["telegram:123"], ["TG:123"], ["123"]])(
+    "removes every spelling the gateway reads as the sender: %j in the file",
+    (stored) => {
+      const outcome = revokeSender(
+        { scoped: allowOf(stored, "7"), legacy: allowOf("123", stored) },
+        { channel: telegram, senderId: "123" },
+      );
+      expect(outcome.result.removed).toBe(true);
+      expect(outcome.scoped?.allowFrom).toEqual(["7"]);
+      expect(outcome.legacy?.allowFrom).toEqual([]);
+    },
+  );
 
   it("reports removed false and writes nothing for an absent sender or *", () => {
     for (const senderId of ["999", "*", "tg:*"]) {
-      const outcome = revokeSender(allowOf("123"), { channel: telegram, senderId });
+      const outcome = revokeSender({ scoped: allowOf("123"), legacy: emptyAllow() }, { channel: telegram, senderId });
       expect(outcome.result.removed).toBe(false);
-      expect(outcome.allow).toBeUndefined();
+      expect(outcome.scoped).toBeUndefined();
+      expect(outcome.legacy).toBeUndefined();
     }
   });
 });

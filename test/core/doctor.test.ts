@@ -1,31 +1,11 @@
 import { describe, expect, it } from "vitest";
-import {
-  corruptName,
-  diagnose,
-  isHealthy,
-  pruneExpired,
-  type DoctorFacts,
-  type FileFacts,
-  type LivenessRules,
-} from "../../src/core/doctor.js";
-import { DM_REQUEST_TTL_MS, isRequestLive } from "../../src/core/dm-pairing.js";
+import { corruptName, diagnose, isHealthy, type DoctorFacts, type FileFacts } from "../../src/core/doctor.js";
 
 const NOW = Date.parse("2026-01-31T12:00:00.000Z");
-const STALE = 10_000;
-const TTL_5_MIN = 5 * 60 * 1000;
-const RULES: LivenessRules = {
-  dmRequest: isRequestLive,
-  deviceRequest: (entry, now) => now - entry.ts <= TTL_5_MIN,
-  nodeRequest: (entry, now) => now - entry.ts <= TTL_5_MIN,
-};
+const STALE = 30_000;
 const DIR = "/s/credentials";
 const PENDING = `${DIR}/telegram-pairing.json`;
 const ALLOW = `${DIR}/telegram-allowFrom.json`;
-
-const request = (id: string, ageMs: number) => {
-  const at = new Date(NOW - ageMs).toISOString();
-  return { id, code: `CODE${id}`.padEnd(8, "A"), createdAt: at, lastSeenAt: at };
-};
 
 function file(overrides: Partial<FileFacts> = {}): FileFacts {
   return {
@@ -36,7 +16,7 @@ function file(overrides: Partial<FileFacts> = {}): FileFacts {
     uid: 1000,
     gid: 1000,
     isFile: true,
-    content: { status: "ok", state: { version: 1, requests: [] } },
+    content: { status: "ok" },
     temps: [],
     ...overrides,
   };
@@ -54,20 +34,16 @@ function facts(files: FileFacts[], overrides: Partial<DoctorFacts> = {}): Doctor
     ],
     unlistable: [],
     files,
-    isLive: RULES,
     ...overrides,
   };
 }
 
+const REWRITE = { type: "rewrite", file: PENDING, kind: "dm-pending", channel: "telegram" };
+
 describe("doctor diagnosis", () => {
   it("a healthy store has no finding", () => {
     expect(
-      diagnose(
-        facts([
-          file(),
-          file({ path: ALLOW, kind: "dm-allow", content: { status: "ok", state: { version: 1, allowFrom: ["1"] } } }),
-        ]),
-      ),
+      diagnose(facts([file(), file({ path: ALLOW, kind: "dm-allow", counts: { live: 0, expired: 0, future: 0 } })])),
     ).toEqual([]);
   });
 
@@ -83,7 +59,7 @@ describe("doctor diagnosis", () => {
   });
 
   it("a lock untouched for longer than the stale time is stale (fixable); a fresher one is in use (info, left alone)", () => {
-    const stale = diagnose(facts([file({ lock: { ageMs: STALE + 1 } })]));
+    const stale = diagnose(facts([file({ lock: { ageMs: STALE + 1, form: "directory", stale: true } })]));
     expect(stale).toEqual([
       expect.objectContaining({
         file: `${PENDING}.lock`,
@@ -91,68 +67,118 @@ describe("doctor diagnosis", () => {
         fix: { type: "clear-stale-lock", file: PENDING },
       }),
     ]);
-    const fresh = diagnose(facts([file({ lock: { ageMs: STALE } })]));
+    const fresh = diagnose(facts([file({ lock: { ageMs: STALE, form: "directory", stale: false } })]));
     expect(fresh).toEqual([expect.objectContaining({ file: `${PENDING}.lock`, severity: "info" })]);
     expect(fresh[0]!.fix).toBeUndefined();
     expect(isHealthy(fresh.map((finding) => ({ ...finding, fixed: false })))).toBe(true);
   });
 
   it("temp files are removed only once older than the stale time and while no live lock is held", () => {
-    const temp = { path: `${PENDING}.123456`, ageMs: STALE + 1 };
+    const temp = { path: `${PENDING}.moltbot-${"a".repeat(32)}.tmp`, ageMs: STALE + 1 };
     expect(diagnose(facts([file({ temps: [temp] })]))[0]).toMatchObject({
       severity: "warning",
       fix: { type: "remove-temp", path: temp.path },
     });
     expect(diagnose(facts([file({ temps: [{ ...temp, ageMs: STALE }] })]))[0]).toMatchObject({ severity: "info" });
-    const writing = diagnose(facts([file({ temps: [temp], lock: { ageMs: 100 } })]));
+    const writing = diagnose(facts([file({ temps: [temp], lock: { ageMs: 100, form: "directory", stale: false } })]));
     expect(writing.every((finding) => finding.fix === undefined)).toBe(true);
   });
 
-  it("expired DM requests are counted at the exact boundary: 1:00:00.000 old is live, 1:00:00.001 is not", () => {
-    const state = {
-      version: 1,
-      requests: [request("1", DM_REQUEST_TTL_MS), request("2", DM_REQUEST_TTL_MS + 1), request("3", 0)],
-    };
-    const found = diagnose(facts([file({ content: { status: "ok", state } })]));
+  it("expired and future-dated entries are a warning fixed by the locked rewrite", () => {
+    const found = diagnose(facts([file({ counts: { live: 2, expired: 1, future: 0 } })]));
     expect(found).toEqual([
       expect.objectContaining({
         severity: "warning",
         problem: expect.stringContaining("1 expired entry"),
-        fix: { type: "prune-expired", file: PENDING, kind: "dm-pending" },
+        fix: REWRITE,
       }),
     ]);
-    expect(pruneExpired("dm-pending", state, NOW, RULES)).toEqual({
-      version: 1,
-      requests: [state.requests[0], state.requests[2]],
-    });
-    expect(pruneExpired("dm-pending", { version: 1, requests: [request("3", 0)] }, NOW, RULES)).toBeUndefined();
+    const future = diagnose(facts([file({ counts: { live: 0, expired: 0, future: 2 } })]));
+    expect(future[0]!.problem).toContain("2 entries dated in the future");
+    expect(future[0]!.fix).toEqual(REWRITE);
+    expect(diagnose(facts([file({ counts: { live: 3, expired: 0, future: 0 } })]))).toEqual([]);
   });
 
-  it("expired device and node requests use the 5-minute rule, unknown fields kept", () => {
-    const state = {
-      a: { requestId: "a", ts: NOW - TTL_5_MIN, extra: true },
-      b: { requestId: "b", ts: NOW - TTL_5_MIN - 1 },
-    };
-    for (const kind of ["device-pending", "node-pending"] as const) {
-      const found = diagnose(facts([file({ path: `/s/x/${kind}.json`, kind, content: { status: "ok", state } })]));
-      expect(found).toEqual([
-        expect.objectContaining({ fix: { type: "prune-expired", file: `/s/x/${kind}.json`, kind } }),
-      ]);
-      expect(pruneExpired(kind, state, NOW, RULES)).toEqual({ a: state.a });
-    }
-  });
-
-  it("more live DM requests than the cap is reported (not fixed: they are live)", () => {
-    const state = { version: 1, requests: ["1", "2", "3", "4"].map((id) => request(id, 1000)) };
-    const found = diagnose(facts([file({ content: { status: "ok", state } })]));
+  it("more live DM requests than the cap of an account is reported (not fixed: they are live)", () => {
+    const found = diagnose(facts([file({ overCap: [{ account: "work", live: 4 }] })]));
     expect(found).toEqual([
       expect.objectContaining({
         severity: "warning",
-        problem: expect.stringContaining("4 live requests, more than the cap of 3"),
+        problem: expect.stringContaining("4 live requests for account work, more than the cap of 3"),
       }),
     ]);
     expect(found[0]!.fix).toBeUndefined();
-    expect(diagnose(facts([file({ content: { status: "ok", state } })], { maxPending: 4 }))).toEqual([]);
+  });
+
+  it("a code held by two live requests is reported: approving it is refused until one goes", () => {
+    const found = diagnose(facts([file({ duplicateCodes: ["ABCD2345"] })]));
+    expect(found).toEqual([
+      expect.objectContaining({ problem: expect.stringContaining("code ABCD2345 is held by more than one") }),
+    ]);
+    expect(found[0]!.fix).toBeUndefined();
+  });
+
+  it("a byte-order mark is an error (the gateway reads the file as empty), fixed by rewriting without it", () => {
+    const found = diagnose(facts([file({ path: ALLOW, kind: "dm-allow", bom: true })]));
+    expect(found).toEqual([
+      expect.objectContaining({
+        severity: "error",
+        problem: expect.stringContaining("nobody on it is let in"),
+        fix: { type: "rewrite", file: ALLOW, kind: "dm-allow", channel: "telegram" },
+      }),
+    ]);
+  });
+
+  it("a file a rewrite would change (duplicate keys, invalid UTF-8) is an error no fix touches", () => {
+    const found = diagnose(
+      facts([
+        file({ rewriteRisk: 'it has the key "version" twice', bom: true, counts: { live: 0, expired: 1, future: 0 } }),
+      ]),
+    );
+    expect(found.map((finding) => finding.severity)).toEqual(["error", "error", "warning"]);
+    expect(found[0]!.problem).toContain("cannot be rewritten faithfully");
+    expect(found.every((finding) => finding.fix === undefined)).toBe(true);
+  });
+
+  it("a symbolic link in place of a store file or directory is an error, never followed and never fixed", () => {
+    const found = diagnose(
+      facts([file({ isSymlink: true, content: { status: "missing" } })], {
+        dirs: [{ path: "/s/devices", mode: 0o777, uid: 0, gid: 0, isSymlink: true }],
+      }),
+    );
+    expect(found).toEqual([
+      expect.objectContaining({
+        file: "/s/devices",
+        severity: "error",
+        problem: expect.stringContaining("symbolic link"),
+      }),
+      expect.objectContaining({ file: PENDING, severity: "error", problem: expect.stringContaining("symbolic link") }),
+    ]);
+    expect(found.every((finding) => finding.fix === undefined)).toBe(true);
+  });
+
+  it("a lock dated in the future is explained and taken over; a link at the lock's path is reported", () => {
+    const future = diagnose(facts([file({ lock: { ageMs: -3_600_000, form: "directory", stale: true } })]));
+    expect(future).toEqual([
+      expect.objectContaining({
+        problem: expect.stringContaining("dated 3600 s in the future"),
+        fix: { type: "clear-stale-lock", file: PENDING },
+      }),
+    ]);
+    const link = diagnose(facts([file({ lock: { ageMs: 1, form: "link", stale: false } })]));
+    expect(link).toEqual([
+      expect.objectContaining({ severity: "error", problem: expect.stringContaining("symbolic link") }),
+    ]);
+    const openclaw = diagnose(facts([file({ lock: { ageMs: 1, form: "file", stale: false } })]));
+    expect(openclaw).toEqual([
+      expect.objectContaining({ severity: "info", problem: expect.stringContaining("OpenClaw lock file") }),
+    ]);
+  });
+
+  it("a store directory owned by another user is reported to a normal user (moltbot will not write there)", () => {
+    const found = diagnose(facts([], { dirs: [{ path: DIR, mode: 0o700, uid: 2000, gid: 2000 }] }));
+    expect(found).toEqual([expect.objectContaining({ problem: expect.stringContaining("not to you (uid 1000)") })]);
+    expect(diagnose(facts([], { euid: 0, dirs: [{ path: DIR, mode: 0o700, uid: 2000, gid: 2000 }] }))).toEqual([]);
   });
 
   it("a corrupt file is moved aside; an unreadable one and a newer gateway's file are never moved", () => {
@@ -173,31 +199,17 @@ describe("doctor diagnosis", () => {
   });
 
   it("a file owned by someone other than its directory's owner: root can give it back, anyone else gets the command", () => {
-    const rootOwned = file({
-      path: ALLOW,
-      kind: "dm-allow",
-      uid: 0,
-      gid: 0,
-      content: { status: "ok", state: { version: 1, allowFrom: [] } },
-    });
+    const rootOwned = file({ path: ALLOW, kind: "dm-allow", uid: 0, gid: 0 });
     expect(diagnose(facts([rootOwned], { euid: 0 }))).toEqual([
-      expect.objectContaining({ fix: { type: "chown", path: ALLOW, uid: 1000, gid: 1000 } }),
+      expect.objectContaining({ fix: { type: "chown", path: ALLOW, uid: 1000, gid: 1000, fromUid: 0 } }),
     ]);
     const asUser = diagnose(facts([rootOwned]));
-    expect(asUser[0]!.problem).toContain(`sudo chown 1000:1000 ${ALLOW}`);
+    expect(asUser[0]!.problem).toContain(`sudo chown -h 1000:1000 ${ALLOW}`);
     expect(asUser[0]!.fix).toBeUndefined();
   });
 
   it("an allowlist holding '*' or an empty entry is reported, never silently changed", () => {
-    const found = diagnose(
-      facts([
-        file({
-          path: ALLOW,
-          kind: "dm-allow",
-          content: { status: "ok", state: { version: 1, allowFrom: ["1", "*", " "] } },
-        }),
-      ]),
-    );
+    const found = diagnose(facts([file({ path: ALLOW, kind: "dm-allow", wildcards: 2 })]));
     expect(found).toEqual([
       expect.objectContaining({ severity: "warning", problem: expect.stringContaining('2 empty or "*" entries') }),
     ]);

@@ -4,9 +4,7 @@ import { describe, expect, it } from "vitest";
 import { resolveChannel } from "../../src/core/channels.js";
 import { liveRequests } from "../../src/core/dm-pairing.js";
 import { createStoreContext } from "../../src/store/context.js";
-import { devicePairedStoreFile, devicePendingStoreFile } from "../../src/store/device-store.js";
-import { allowStoreFile, pendingStoreFile } from "../../src/store/dm-store.js";
-import { readStoreFile } from "../../src/store/file-store.js";
+import { DEVICE_PAIRED, DEVICE_PENDING, DM_ALLOW, DM_PENDING } from "../../src/store/catalogue.js";
 import { tempStateDir } from "../helpers.js";
 import { backdate, inBatches, moltbot, seededFloat, startMoltbot, type Outcome } from "./fault-helpers.js";
 
@@ -66,9 +64,9 @@ describe("crashes", () => {
     const checkStore = () => {
       for (const name of CHANNELS) {
         const channel = resolveChannel(name);
-        // readStoreFile throws on anything that does not parse or has the wrong shape.
-        const pending = readStoreFile(pendingStoreFile(ctx, channel));
-        const allow = readStoreFile(allowStoreFile(ctx, channel));
+        // A read throws on anything that does not parse or has the wrong shape.
+        const pending = ctx.backend.read(DM_PENDING, { channel }).state;
+        const allow = ctx.backend.read(DM_ALLOW, { channel }).state;
         figures.fileChecks += 2;
         const live = liveRequests(pending, Date.now());
         expect(new Set(live.map((request) => request.code)).size).toBe(live.length);
@@ -162,7 +160,7 @@ describe("crashes", () => {
         if (name.endsWith(".lock")) {
           figures.locksLeft++;
           backdate(path.join(credentials, name), 60_000);
-        } else if (/\.json\.\d+$/.test(name)) {
+        } else if (/\.json\.moltbot-[0-9a-f]{32}\.tmp$/.test(name)) {
           figures.tempsLeft++;
         }
       }
@@ -187,7 +185,7 @@ describe("crashes", () => {
     // Leftovers of the crashes are doctor's to clean: once older than the stale time, only
     // warnings (stale locks, temp files), never an unreadable file; --fix leaves a healthy store.
     for (const name of fs.readdirSync(credentials)) {
-      if (/\.json\.\d+$/.test(name)) backdate(path.join(credentials, name), 60_000);
+      if (/\.json\.moltbot-[0-9a-f]{32}\.tmp$/.test(name)) backdate(path.join(credentials, name), 60_000);
     }
     const diagnosis = await moltbot(["doctor", "--json"], { stateDir, env: ENV });
     const report = JSON.parse(diagnosis.stdout) as { ok: boolean; findings: { problem: string; severity: string }[] };
@@ -214,8 +212,8 @@ describe("crashes", () => {
     let nextDevice = 1;
 
     const checkStore = () => {
-      const pending = readStoreFile(devicePendingStoreFile(ctx));
-      const paired = readStoreFile(devicePairedStoreFile(ctx));
+      const pending = ctx.backend.read(DEVICE_PENDING, {}).state;
+      const paired = ctx.backend.read(DEVICE_PAIRED, {}).state;
       figures.fileChecks += 2;
       for (const [deviceId, requestId] of requested) {
         const waiting = Object.hasOwn(pending, requestId);

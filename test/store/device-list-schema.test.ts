@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
-import { devicePairedListFileSchema } from "../../src/store/device-schemas.js";
+import { listingSchemaFor } from "../../src/store/schemas.js";
+
+const devicePairedListFileSchema = listingSchemaFor<unknown>();
 import { describeSchemaProblem } from "../../src/store/validation.js";
 
 /*

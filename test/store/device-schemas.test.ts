@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
-  devicePairedListFileSchema,
   devicePairedFileSchema,
   devicePendingFileSchema,
   nodePairedFileSchema,
   nodePendingFileSchema,
-} from "../../src/store/device-schemas.js";
+  listingSchemaFor,
+} from "../../src/store/schemas.js";
+
+const devicePairedListFileSchema = listingSchemaFor<unknown>();
 
 describe("device and node file schemas", () => {
   it("accept the gateway's shapes and keep unknown fields", () => {

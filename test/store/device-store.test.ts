@@ -15,14 +15,15 @@ import {
 } from "../../src/store/device-store.js";
 import { fileMode, listTree, readJsonFile, seededRandom, tempStateDir } from "../helpers.js";
 
-// Record the order of atomic writes (the real module still writes).
+// Record the order of atomic writes (the real writer still writes).
 const spy = vi.hoisted(() => ({ writes: [] as string[] }));
-vi.mock("write-file-atomic", async (importOriginal) => {
-  const real = await importOriginal<{ default: (file: string, data: string, options: object) => Promise<void> }>();
+vi.mock("../../src/store/json/files.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../src/store/json/files.js")>();
   return {
-    default: async (file: string, data: string, options: object) => {
+    ...real,
+    writeFileAtomic: (file: string, text: string) => {
       spy.writes.push(`${path.basename(path.dirname(file))}/${path.basename(file)}`);
-      return real.default(file, data, options);
+      real.writeFileAtomic(file, text);
     },
   };
 });
@@ -171,9 +172,12 @@ describe("device store on disk", () => {
     const pendingBefore = fs.readFileSync(path.join(stateDir, "devices", "pending.json"), "utf8");
     const pairedFile = path.join(stateDir, "devices", "paired.json");
     const release = await lockfile.lock(pairedFile, { realpath: false });
-    process.env.MOLTBOT_LOCK_TIMEOUT_MS = "200";
     try {
-      const error = await errorOf(() => approveDevice(ctx, { id: "d" }));
+      const error = await errorOf(() =>
+        approveDevice(createStoreContext({ stateDir, env: { MOLTBOT_LOCK_TIMEOUT_MS: "200" }, now: () => clock }), {
+          id: "d",
+        }),
+      );
       expect(error.code).toBe("STORE_LOCKED");
       expect(error.message).toContain(`${pairedFile}.lock`);
     } finally {
@@ -197,7 +201,8 @@ describe("device store operations", () => {
       scopes: ["operator.read"],
     });
     expect(asked.created).toBe(true);
-    expect((await requestDevice(ctx, { deviceId: "mac", publicKey: "pk" })).created).toBe(false);
+    const repeat = { deviceId: "mac", publicKey: "pk", role: "operator", scopes: ["operator.read"] };
+    expect((await requestDevice(ctx, repeat)).created).toBe(false);
     clock += 1000;
     const approved = await approveDevice(ctx, { id: asked.request.requestId });
     expect(approved.device.tokens).toEqual([{ role: "operator", scopes: ["operator.read"], createdAtMs: T0 + 1000 }]);

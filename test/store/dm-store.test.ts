@@ -13,16 +13,17 @@ import {
 } from "../../src/store/dm-store.js";
 import { fileMode, fixedRandom, listTree, readJsonFile, seededRandom, tempDir, tempStateDir } from "../helpers.js";
 
-// Every store write goes through write-file-atomic; wrap it to record the order of writes and to
-// inject a failure into one of them (the real module still does the writing).
+// Every store write goes through the JSON backend's writer; wrap it to record the order of writes and
+// to inject a failure into one of them (the real writer still does the writing).
 const spy = vi.hoisted(() => ({ writes: [] as string[], failOn: undefined as RegExp | undefined }));
-vi.mock("write-file-atomic", async (importOriginal) => {
-  const real = await importOriginal<{ default: (file: string, data: string, options: object) => Promise<void> }>();
+vi.mock("../../src/store/json/files.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../src/store/json/files.js")>();
   return {
-    default: async (file: string, data: string, options: object) => {
+    ...real,
+    writeFileAtomic: (file: string, text: string) => {
       spy.writes.push(path.basename(file));
       if (spy.failOn?.test(file)) throw Object.assign(new Error("injected write failure"), { code: "EIO" });
-      return real.default(file, data, options);
+      real.writeFileAtomic(file, text);
     },
   };
 });
@@ -187,10 +188,11 @@ describe("reads create nothing", () => {
     const root = tempDir();
     const ctx = context(path.join(root, "state"));
     expect(listDmRequests(ctx, "telegram")).toEqual({ channel: "telegram", requests: [] });
-    expect(listAllDmRequests(ctx)).toEqual({ channels: [] });
-    expect(readDmAllowlist(ctx, "IMSG")).toEqual({ channel: "imessage", allowFrom: [] });
+    expect(listAllDmRequests(ctx)).toEqual({ channels: [], errors: [] });
+    expect(readDmAllowlist(ctx, "IMSG")).toEqual({ channel: "imessage", account: "default", allowFrom: [] });
     expect(await revokeDmSender(ctx, { channel: "telegram", senderId: "tg:1" })).toEqual({
       channel: "telegram",
+      account: "default",
       id: "1",
       removed: false,
     });
@@ -233,6 +235,7 @@ describe("approve on disk", () => {
     const result = await approveDmCode(ctx, { channel: "telegram", code: ` ${code.toLowerCase()} ` });
     expect(result).toEqual({
       channel: "telegram",
+      account: "default",
       code,
       id: "tg:777",
       message: "Moltbot access approved. Send a message to start chatting.",
@@ -298,9 +301,12 @@ describe("approve on disk", () => {
       () => approveDmCode(ctx, { channel: "telegram", code: "ABCD2345" }),
       () => rejectDmCode(ctx, { channel: "telegram", code: "ABCD2345" }),
       () => listDmRequests(ctx, "telegram"),
-      () => listAllDmRequests(ctx),
     ];
     for (const attempt of attempts) expect((await errorOf(attempt)).code).toBe("STORE_CORRUPT");
+    // Listing every channel reports the broken one instead of hiding the others.
+    expect(listAllDmRequests(ctx).errors).toEqual([
+      { channel: "telegram", code: "STORE_CORRUPT", message: expect.stringContaining(file) },
+    ]);
     expect(fs.readFileSync(file, "utf8")).toBe("garbage");
     expect(listTree(stateDir)).toEqual(["credentials", "credentials/telegram-pairing.json"]);
   });
@@ -344,6 +350,7 @@ describe("reject, allowlist and revoke on disk", () => {
     const { code } = await requestDmPairing(ctx, { channel: "discord", senderId: "user:42" });
     expect(await rejectDmCode(ctx, { channel: "discord", code: code! })).toEqual({
       channel: "discord",
+      account: "default",
       code,
       id: "user:42",
     });
@@ -359,6 +366,7 @@ describe("reject, allowlist and revoke on disk", () => {
     fs.writeFileSync(file, JSON.stringify({ version: 1, allowFrom: ["123", "456"], x: 1 }));
     expect(await revokeDmSender(ctx, { channel: "telegram", senderId: "tg:123" })).toEqual({
       channel: "telegram",
+      account: "default",
       id: "123",
       removed: true,
     });
@@ -386,6 +394,13 @@ describe("list on disk", () => {
     const all = listAllDmRequests(ctx);
     expect(all.channels.map((c) => c.channel)).toEqual(["imessage", "slack", "nostr"]);
     expect(all.channels[1]!.requests.map((r) => r.id)).toEqual(["U1", "U2"]);
-    expect(Object.keys(all.channels[1]!.requests[0]!)).toEqual(["id", "code", "createdAt", "lastSeenAt", "expiresAt"]);
+    expect(Object.keys(all.channels[1]!.requests[0]!)).toEqual([
+      "id",
+      "account",
+      "code",
+      "createdAt",
+      "lastSeenAt",
+      "expiresAt",
+    ]);
   });
 });

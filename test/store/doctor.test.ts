@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { DM_REQUEST_TTL_MS } from "../../src/core/dm-pairing.js";
 import { createStoreContext } from "../../src/store/context.js";
 import { runDoctor } from "../../src/store/doctor.js";
-import { LOCK_STALE_MS } from "../../src/store/locked-update.js";
+import { LOCK_STALE_MS } from "../../src/store/json/lock.js";
 import { fileMode, listTree, readJsonFile, tempStateDir } from "../helpers.js";
 
 function backdate(target: string, ms: number): void {
@@ -58,8 +58,8 @@ describe("doctor on a real state dir", () => {
     write(allow, "{ truncated");
     fs.mkdirSync(`${pending}.lock`);
     backdate(`${pending}.lock`, LOCK_STALE_MS * 3);
-    write(`${pending}.3735928559`, "{}");
-    backdate(`${pending}.3735928559`, LOCK_STALE_MS * 3);
+    write(`${pending}.moltbot-${"d".repeat(32)}.tmp`, "{}");
+    backdate(`${pending}.moltbot-${"d".repeat(32)}.tmp`, LOCK_STALE_MS * 3);
     fs.chmodSync(credentials, 0o755);
     const before = snapshot(stateDir);
 
@@ -68,7 +68,7 @@ describe("doctor on a real state dir", () => {
     expect(report.findings.map((finding) => [path.relative(stateDir, finding.file), finding.fixed])).toEqual([
       ["credentials", false],
       ["credentials/telegram-pairing.json.lock", false],
-      ["credentials/telegram-pairing.json.3735928559", false],
+      [`credentials/telegram-pairing.json.moltbot-${"d".repeat(32)}.tmp`, false],
       ["credentials/telegram-pairing.json", false],
       ["credentials/telegram-pairing.json", false],
       ["credentials/telegram-allowFrom.json", false],
@@ -95,29 +95,43 @@ describe("doctor on a real state dir", () => {
     expect((await runDoctor(ctx, { fix: false })).findings).toEqual([]);
   });
 
-  it("--fix takes over a stale lock and removes old temp files, but leaves a lock in use and a temp file being written", async () => {
+  it("--fix takes over a stale lock and removes old temp files (ours and the gateway's), but leaves a lock in use, a temp file being written and every backup", async () => {
     const { ctx, pending, allow } = setup();
+    const ours = `${pending}.moltbot-${"a".repeat(32)}.tmp`;
+    const gateways = `${pending}.6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70.tmp`;
+    const writing = `${allow}.moltbot-${"b".repeat(32)}.tmp`;
+    const backups = [`${allow}.20261204`, `${allow}.3735928559`, `${allow}.bak`, `${pending}.1.tmp`];
     write(pending, { version: 1, requests: [] });
     write(allow, { version: 1, allowFrom: ["1"] });
     fs.mkdirSync(`${pending}.lock`);
     backdate(`${pending}.lock`, LOCK_STALE_MS * 2);
-    write(`${pending}.12345`, '{"version":1,"requ');
-    backdate(`${pending}.12345`, LOCK_STALE_MS * 2);
+    for (const temp of [ours, gateways]) {
+      write(temp, '{"version":1,"requ');
+      backdate(temp, LOCK_STALE_MS * 2);
+    }
+    for (const backup of backups) {
+      write(backup, '{"version":1,"allowFrom":["old"]}');
+      backdate(backup, LOCK_STALE_MS * 20);
+    }
     fs.mkdirSync(`${allow}.lock`);
-    write(`${allow}.67890`, "{}");
+    write(writing, "{}");
 
     const report = await runDoctor(ctx, { fix: true });
     expect(report.findings.map((finding) => [path.basename(finding.file), finding.severity, finding.fixed])).toEqual([
       ["telegram-pairing.json.lock", "warning", true],
-      ["telegram-pairing.json.12345", "warning", true],
+      [path.basename(gateways), "warning", true],
+      [path.basename(ours), "warning", true],
       ["telegram-allowFrom.json.lock", "info", false],
-      ["telegram-allowFrom.json.67890", "info", false],
+      [path.basename(writing), "info", false],
     ]);
     expect(report.ok).toBe(true);
     expect(fs.existsSync(`${pending}.lock`)).toBe(false);
-    expect(fs.existsSync(`${pending}.12345`)).toBe(false);
+    expect(fs.existsSync(ours)).toBe(false);
+    expect(fs.existsSync(gateways)).toBe(false);
     expect(fs.existsSync(`${allow}.lock`)).toBe(true);
-    expect(fs.existsSync(`${allow}.67890`)).toBe(true);
+    expect(fs.existsSync(writing)).toBe(true);
+    // A dated or numbered backup is the operator's: doctor never lists it, let alone removes it.
+    for (const backup of backups) expect(fs.existsSync(backup), backup).toBe(true);
   });
 
   it("--fix sets modes to 0600/0700 and moves a corrupt file aside without replacing an earlier copy", async () => {

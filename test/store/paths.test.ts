@@ -1,7 +1,9 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveChannel } from "../../src/core/channels.js";
-import { dmAllowFile, dmPendingFile, fileInside, resolveStatePaths } from "../../src/store/paths.js";
+import { DM_ALLOW, DM_PENDING } from "../../src/store/catalogue.js";
+import { locate } from "../../src/store/json/backend.js";
+import { fileInside, resolveStatePaths } from "../../src/store/paths.js";
 
 const HOME = "/home/op";
 const CWD = "/srv/work";
@@ -19,23 +21,41 @@ function resolve(options: { stateDir?: string; env?: NodeJS.ProcessEnv; existing
 }
 
 describe("state directory precedence", () => {
-  const all = { MOLTBOT_STATE_DIR: "/m", CLAWDBOT_STATE_DIR: "/c" };
+  const all = { MOLTBOT_STATE_DIR: "/m", CLAWDBOT_STATE_DIR: "/c", OPENCLAW_STATE_DIR: "/o" };
 
-  it("--state-dir beats both environment variables", () => {
-    expect(resolve({ stateDir: "/flag", env: all }).stateDir).toBe("/flag");
+  it("--state-dir beats every environment variable", () => {
+    expect(resolve({ stateDir: "/flag", env: all })).toMatchObject({ stateDir: "/flag", source: "--state-dir" });
   });
 
-  it("MOLTBOT_STATE_DIR beats CLAWDBOT_STATE_DIR", () => {
-    expect(resolve({ env: all }).stateDir).toBe("/m");
+  it("MOLTBOT_STATE_DIR beats CLAWDBOT_STATE_DIR beats OPENCLAW_STATE_DIR", () => {
+    expect(resolve({ env: all })).toMatchObject({ stateDir: "/m", source: "$MOLTBOT_STATE_DIR" });
+    expect(resolve({ env: { ...all, MOLTBOT_STATE_DIR: "" } })).toMatchObject({ stateDir: "/c" });
+    expect(resolve({ env: { OPENCLAW_STATE_DIR: "~/oc" } })).toMatchObject({
+      stateDir: "/home/op/oc",
+      source: "$OPENCLAW_STATE_DIR",
+    });
   });
 
   it("CLAWDBOT_STATE_DIR beats the home default", () => {
     expect(resolve({ env: { CLAWDBOT_STATE_DIR: "/c" }, existing: ["/home/op/.moltbot"] }).stateDir).toBe("/c");
   });
 
-  it("empty or blank values count as unset", () => {
-    expect(resolve({ stateDir: "", env: { MOLTBOT_STATE_DIR: " ", CLAWDBOT_STATE_DIR: "/c" } }).stateDir).toBe("/c");
+  it("empty or blank variables count as unset", () => {
+    expect(resolve({ env: { MOLTBOT_STATE_DIR: " ", CLAWDBOT_STATE_DIR: "/c" } }).stateDir).toBe("/c");
     expect(resolve({ env: { MOLTBOT_STATE_DIR: "", CLAWDBOT_STATE_DIR: "" } }).stateDir).toBe("/home/op/.clawdbot");
+  });
+
+  it("an empty or blank --state-dir is a usage error, never a fall back to the real store", () => {
+    for (const stateDir of ["", "  "]) {
+      expect(() => resolve({ stateDir, env: all })).toThrowError(expect.objectContaining({ code: "USAGE" }));
+    }
+  });
+
+  it("~/.openclaw (the newest gateway's home) comes before ~/.clawdbot and ~/.moltbot", () => {
+    expect(resolve({ existing: ["/home/op/.openclaw", "/home/op/.clawdbot"] })).toMatchObject({
+      stateDir: "/home/op/.openclaw",
+      source: "~/.openclaw",
+    });
   });
 
   it("defaults to ~/.clawdbot when neither home directory exists", () => {
@@ -84,6 +104,7 @@ describe("derived directories", () => {
       credentialsDir: "/s/credentials",
       devicesDir: "/s/devices",
       nodesDir: "/s/nodes",
+      source: "--state-dir",
     });
   });
 
@@ -97,11 +118,15 @@ describe("derived directories", () => {
     expect(resolve({ stateDir: "/s", env: { MOLTBOT_OAUTH_DIR: "" } }).credentialsDir).toBe("/s/credentials");
   });
 
-  it("names the DM files <channel>-pairing.json and <channel>-allowFrom.json in the credentials dir", () => {
+  it("names the DM files <channel>-pairing.json and <channel>[-<account>]-allowFrom.json in the credentials dir", () => {
     const paths = resolve({ stateDir: "/s" });
-    expect(dmPendingFile(paths, resolveChannel("Telegram"))).toBe("/s/credentials/telegram-pairing.json");
-    expect(dmAllowFile(paths, resolveChannel("imsg"))).toBe("/s/credentials/imessage-allowFrom.json");
-    expect(dmAllowFile(paths, resolveChannel("nextcloud-talk"))).toBe("/s/credentials/nextcloud-talk-allowFrom.json");
+    const file = (record: typeof DM_ALLOW | typeof DM_PENDING, channel: string, account?: string) =>
+      locate(paths, record, { channel: resolveChannel(channel), ...(account !== undefined ? { account } : {}) }).file;
+    expect(file(DM_PENDING, "Telegram")).toBe("/s/credentials/telegram-pairing.json");
+    expect(file(DM_ALLOW, "imsg")).toBe("/s/credentials/imessage-allowFrom.json");
+    expect(file(DM_ALLOW, "nextcloud-talk")).toBe("/s/credentials/nextcloud-talk-allowFrom.json");
+    expect(file(DM_ALLOW, "telegram", "default")).toBe("/s/credentials/telegram-default-allowFrom.json");
+    expect(file(DM_ALLOW, "telegram", "Work")).toBe("/s/credentials/telegram-work-allowFrom.json");
   });
 });
 

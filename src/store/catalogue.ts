@@ -1,0 +1,326 @@
+import type { ChannelInfo } from "../core/channels.js";
+import {
+  emptyDevicePaired,
+  emptyDevicePending,
+  type DevicePairedState,
+  type DevicePendingState,
+} from "../core/device-pairing.js";
+import { emptyAllow, emptyPending, isRequestLive, type AllowState, type PendingState } from "../core/dm-pairing.js";
+import {
+  emptyNodePaired,
+  emptyNodePending,
+  type NodePairedState,
+  type NodePendingState,
+} from "../core/node-pairing.js";
+import { isFutureDated, isPendingLive, lastActiveAt } from "../core/pending.js";
+import {
+  allowFileSchema,
+  devicePairedFileSchema,
+  devicePendingFileSchema,
+  listingSchemaFor,
+  nodePairedFileSchema,
+  nodePendingFileSchema,
+  pendingFileSchema,
+} from "./schemas.js";
+import type { Schema } from "./validation.js";
+
+/*
+ * The store catalogue: every record the store holds, listed once, and every transaction over them.
+ * A record is a file in the JSON backends and a set of rows in the SQLite one; a backend maps
+ * records to its storage, and nothing else needs to know how. Doctor walks this list, so a record
+ * added here is checked without telling doctor anything.
+ *
+ * Two rules are stated here and enforced by the transaction runner (transaction.ts):
+ * - LOCK ORDER: pending records are locked before approved ones (one fixed order, so two commands
+ *   never wait on each other), as the gateway does when it nests its allowlist lock in its pairing lock;
+ * - WRITE ORDER: approved records are written before pending ones, so a crash between the two writes
+ *   never loses an approval (the request is still there; approving again is harmless).
+ */
+
+/** Which record of a kind: DM records are per channel; DM allowlists per channel and account file. */
+export interface RecordKey {
+  channel?: ChannelInfo;
+  /**
+   * DM allowlists only: the account whose file this is (`<channel>-<account>-allowFrom.json`), or
+   * undefined for the January file `<channel>-allowFrom.json` that the default account also reads.
+   */
+  account?: string;
+}
+
+/** Live, expired and future-dated entries of a pending record (doctor's view of expiry). */
+export interface EntryCounts {
+  live: number;
+  expired: number;
+  future: number;
+}
+
+export interface RecordKind<S> {
+  readonly name: "dm-pending" | "dm-allow" | "device-pending" | "device-paired" | "node-pending" | "node-paired";
+  /** Pending records are locked first and written last (see above). */
+  readonly stage: "pending" | "approved";
+  /** The full shape, checked on every read a write depends on. */
+  readonly schema: Schema<S>;
+  /** A lighter check for read-only listings of records that grow large. */
+  readonly listingSchema?: Schema<S>;
+  readonly empty: () => S;
+  /** For messages: "telegram pairing requests", "paired devices". */
+  label(key: RecordKey): string;
+  /** The JSON backends' path rule: the directory (of StatePaths) and the file name. */
+  readonly json: { dir: "credentialsDir" | "devicesDir" | "nodesDir"; file(key: RecordKey): string };
+  /** Pending records expire; doctor counts and prunes with the same rules every command applies. */
+  readonly expiry?: { count(state: S, now: number): EntryCounts; prune(state: S, now: number): S };
+}
+
+const channelOf = (key: RecordKey): ChannelInfo => {
+  if (!key.channel) throw new Error("a DM record needs a channel");
+  return key.channel;
+};
+
+/**
+ * An account id as the gateway turns it into a file name: trimmed, lower-cased, characters a path
+ * cannot hold replaced (OpenClaw's safeChannelKey). fileInside still proves the result stays put.
+ */
+export function accountFileKey(account: string): string {
+  return account
+    .trim()
+    .toLowerCase()
+    .replace(/[\\/:*?"<>|]/g, "_")
+    .replace(/\.\./g, "_");
+}
+
+function counts<T>(entries: readonly T[], live: (entry: T) => boolean, since: (entry: T) => number, now: number) {
+  let liveCount = 0;
+  let future = 0;
+  for (const entry of entries) {
+    if (live(entry)) liveCount++;
+    else if (isFutureDated(since(entry), now)) future++;
+  }
+  return { live: liveCount, expired: entries.length - liveCount - future, future };
+}
+
+type Keyed = Record<string, { requestId: string; ts: number; refreshedAtMs?: number }>;
+
+function keyedExpiry<S extends Keyed>() {
+  return {
+    count: (state: S, now: number) =>
+      counts(Object.values(state), (entry) => isPendingLive(entry, now), lastActiveAt, now),
+    prune: (state: S, now: number) =>
+      Object.fromEntries(Object.entries(state).filter(([, entry]) => isPendingLive(entry, now))) as S,
+  };
+}
+
+export const DM_PENDING: RecordKind<PendingState> = {
+  name: "dm-pending",
+  stage: "pending",
+  schema: pendingFileSchema,
+  empty: emptyPending,
+  label: (key) => `${channelOf(key).name} pairing requests`,
+  json: { dir: "credentialsDir", file: (key) => `${channelOf(key).name}-pairing.json` },
+  expiry: {
+    count: (state, now) =>
+      counts(
+        state.requests,
+        (request) => isRequestLive(request, now),
+        (request) => Date.parse(request.createdAt),
+        now,
+      ),
+    prune: (state, now) => ({ ...state, requests: state.requests.filter((request) => isRequestLive(request, now)) }),
+  },
+};
+
+export const DM_ALLOW: RecordKind<AllowState> = {
+  name: "dm-allow",
+  stage: "approved",
+  schema: allowFileSchema,
+  empty: emptyAllow,
+  label: (key) => `a ${channelOf(key).name} allowlist${key.account !== undefined ? ` (account ${key.account})` : ""}`,
+  json: {
+    dir: "credentialsDir",
+    file: (key) =>
+      key.account === undefined
+        ? `${channelOf(key).name}-allowFrom.json`
+        : `${channelOf(key).name}-${accountFileKey(key.account)}-allowFrom.json`,
+  },
+};
+
+export const DEVICE_PENDING: RecordKind<DevicePendingState> = {
+  name: "device-pending",
+  stage: "pending",
+  schema: devicePendingFileSchema,
+  empty: emptyDevicePending,
+  label: () => "device pairing requests",
+  json: { dir: "devicesDir", file: () => "pending.json" },
+  expiry: keyedExpiry<DevicePendingState>(),
+};
+
+export const DEVICE_PAIRED: RecordKind<DevicePairedState> = {
+  name: "device-paired",
+  stage: "approved",
+  schema: devicePairedFileSchema,
+  listingSchema: listingSchemaFor<DevicePairedState>(),
+  empty: emptyDevicePaired,
+  label: () => "paired devices",
+  json: { dir: "devicesDir", file: () => "paired.json" },
+};
+
+export const NODE_PENDING: RecordKind<NodePendingState> = {
+  name: "node-pending",
+  stage: "pending",
+  schema: nodePendingFileSchema,
+  empty: emptyNodePending,
+  label: () => "node pairing requests",
+  json: { dir: "nodesDir", file: () => "pending.json" },
+  expiry: keyedExpiry<NodePendingState>(),
+};
+
+export const NODE_PAIRED: RecordKind<NodePairedState> = {
+  name: "node-paired",
+  stage: "approved",
+  schema: nodePairedFileSchema,
+  empty: emptyNodePaired,
+  label: () => "paired nodes",
+  json: { dir: "nodesDir", file: () => "paired.json" },
+};
+
+export type AnyRecordKind =
+  | RecordKind<PendingState>
+  | RecordKind<AllowState>
+  | RecordKind<DevicePendingState>
+  | RecordKind<DevicePairedState>
+  | RecordKind<NodePendingState>
+  | RecordKind<NodePairedState>;
+
+/** Every record kind, in the order doctor reports them. */
+export const RECORD_KINDS: readonly AnyRecordKind[] = [
+  DM_PENDING,
+  DM_ALLOW,
+  DEVICE_PENDING,
+  DEVICE_PAIRED,
+  NODE_PENDING,
+  NODE_PAIRED,
+];
+
+// ---------------------------------------------------------------------------------------------
+// Transactions: which records a change touches, under which names, in which lock and write order.
+
+/** A transaction's records by name; `M` maps each name to its state type. */
+export type Records<M> = { readonly [K in keyof M]: RecordKind<M[K]> };
+
+export interface Transaction<M> {
+  readonly name: string;
+  readonly records: Records<M>;
+  readonly lockOrder: readonly (keyof M & string)[];
+  readonly writeOrder: readonly (keyof M & string)[];
+  /** Records the decision reads but never writes: read without a lock, after the locked ones. */
+  readonly readOnly: readonly (keyof M & string)[];
+}
+
+const STAGE_RANK = { pending: 0, approved: 1 } as const;
+
+/**
+ * Declare a transaction. The orders are checked against the two rules above when the module
+ * loads, so a transaction that breaks them fails every test, not one run in a thousand.
+ */
+export function defineTransaction<M>(
+  name: string,
+  records: Records<M>,
+  order: {
+    lock: readonly (keyof M & string)[];
+    write: readonly (keyof M & string)[];
+    read?: readonly (keyof M & string)[];
+  },
+): Transaction<M> {
+  const ranks = (names: readonly (keyof M & string)[]) => names.map((key) => STAGE_RANK[records[key].stage]);
+  const lock = ranks(order.lock);
+  const write = ranks(order.write);
+  const readOnly = order.read ?? [];
+  const names = Object.keys(records);
+  if (order.lock.length + readOnly.length !== names.length || lock.some((rank, i) => i > 0 && rank < lock[i - 1]!)) {
+    throw new Error(`${name}: every record must be locked (or only read) once, pending before approved`);
+  }
+  if (
+    write.some((rank, i) => i > 0 && rank > write[i - 1]!) ||
+    write.some((_, i) => readOnly.includes(order.write[i]!))
+  ) {
+    throw new Error(`${name}: approved records must be written before pending ones, read-only ones never`);
+  }
+  return { name, records, lockOrder: order.lock, writeOrder: order.write, readOnly };
+}
+
+/**
+ * A stranger's request reads the allowlists of its account ("already allowed") without locking
+ * them: approve holds the pending lock while it writes an allowlist.
+ */
+export const DM_REQUEST = defineTransaction(
+  "DM_REQUEST",
+  { pending: DM_PENDING, scoped: DM_ALLOW, legacy: DM_ALLOW },
+  { lock: ["pending"], write: ["pending"], read: ["scoped", "legacy"] },
+);
+export const DM_APPROVE = defineTransaction(
+  "DM_APPROVE",
+  { pending: DM_PENDING, allow: DM_ALLOW },
+  { lock: ["pending", "allow"], write: ["allow", "pending"] },
+);
+export const DM_REJECT = defineTransaction(
+  "DM_REJECT",
+  { pending: DM_PENDING },
+  { lock: ["pending"], write: ["pending"] },
+);
+/** Revoking for the default account touches its own file and the January file it also reads. */
+export const DM_REVOKE = defineTransaction(
+  "DM_REVOKE",
+  { scoped: DM_ALLOW, legacy: DM_ALLOW },
+  { lock: ["scoped", "legacy"], write: ["scoped", "legacy"] },
+);
+/** A device's request reads paired.json (is it a repair?) without locking it. */
+export const DEVICE_REQUEST = defineTransaction(
+  "DEVICE_REQUEST",
+  { pending: DEVICE_PENDING, paired: DEVICE_PAIRED },
+  { lock: ["pending"], write: ["pending"], read: ["paired"] },
+);
+export const DEVICE_APPROVE = defineTransaction(
+  "DEVICE_APPROVE",
+  { pending: DEVICE_PENDING, paired: DEVICE_PAIRED },
+  { lock: ["pending", "paired"], write: ["paired", "pending"] },
+);
+export const DEVICE_REJECT = defineTransaction(
+  "DEVICE_REJECT",
+  { pending: DEVICE_PENDING },
+  { lock: ["pending"], write: ["pending"] },
+);
+export const DEVICE_REMOVE = defineTransaction(
+  "DEVICE_REMOVE",
+  { pending: DEVICE_PENDING, paired: DEVICE_PAIRED },
+  { lock: ["pending", "paired"], write: ["paired", "pending"] },
+);
+/** Rotate, revoke, verify, rename: only paired.json. */
+export const DEVICE_TOKENS = defineTransaction(
+  "DEVICE_TOKENS",
+  { paired: DEVICE_PAIRED },
+  { lock: ["paired"], write: ["paired"] },
+);
+export const NODE_REQUEST = defineTransaction(
+  "NODE_REQUEST",
+  { pending: NODE_PENDING, paired: NODE_PAIRED },
+  { lock: ["pending"], write: ["pending"], read: ["paired"] },
+);
+export const NODE_APPROVE = defineTransaction(
+  "NODE_APPROVE",
+  { pending: NODE_PENDING, paired: NODE_PAIRED },
+  { lock: ["pending", "paired"], write: ["paired", "pending"] },
+);
+export const NODE_REJECT = defineTransaction(
+  "NODE_REJECT",
+  { pending: NODE_PENDING },
+  { lock: ["pending"], write: ["pending"] },
+);
+export const NODE_PAIRED_ONLY = defineTransaction(
+  "NODE_PAIRED_ONLY",
+  { paired: NODE_PAIRED },
+  { lock: ["paired"], write: ["paired"] },
+);
+
+/** One record on its own (doctor's prune and byte-order-mark repair). */
+export function singleRecord<S>(record: RecordKind<S>): Transaction<{ state: S }> {
+  return defineTransaction(`REWRITE_${record.name}`, { state: record }, { lock: ["state"], write: ["state"] });
+}

@@ -1,0 +1,195 @@
+import fs from "node:fs";
+import { CHANNEL_NAMES, resolveChannel } from "../../core/channels.js";
+import { MoltbotError } from "../../errors.js";
+import type { ReadOptions, Snapshot, StoreBackend, WriteSession } from "../backend.js";
+import type { RecordKey, RecordKind } from "../catalogue.js";
+import { fileInside, type StatePaths } from "../paths.js";
+import { DOCTOR_HINT, errnoOf, storeIoError } from "./errors.js";
+import {
+  checkStoreText,
+  decodeText,
+  readRaw,
+  rewriteRisk,
+  serializeStore,
+  unusableFileError,
+  writeFileAtomic,
+  type RawFile,
+} from "./files.js";
+import { acquireLock, type HeldLock } from "./lock.js";
+import { checkStoreDirForReading, ensureWritableDir, notADirectory } from "./owner.js";
+
+/*
+ * The JSON backends: the January gateway's files, and OpenClaw's account-scoped files of
+ * February–July 2026 (same files, plus `<channel>-<account>-allowFrom.json`). One file per record.
+ */
+
+/** Where a record lives: its file, its directory, and the store root the ownership rule starts from. */
+export interface JsonLocation {
+  file: string;
+  dir: string;
+  root: string;
+}
+
+export function locate(paths: StatePaths, record: RecordKind<unknown>, key: RecordKey): JsonLocation {
+  const dir = paths[record.json.dir];
+  // The credentials dir may be configured outside the state dir ($MOLTBOT_OAUTH_DIR): it is its own root.
+  const root = dir === paths.credentialsDir && !dir.startsWith(`${paths.stateDir}/`) ? dir : paths.stateDir;
+  return { file: fileInside(dir, record.json.file(key)), dir, root };
+}
+
+/** Parse and validate a file's bytes; a file that cannot be used is an error, never an empty store. */
+function parseRecord<S>(record: RecordKind<S>, key: RecordKey, file: string, raw: RawFile, listing = false) {
+  const { text } = decodeText(raw.bytes);
+  const check = checkStoreText(listing ? (record.listingSchema ?? record.schema) : record.schema, text);
+  if (!check.ok) throw unusableFileError(file, record.label(key), check);
+  return { state: check.data, parsed: check.parsed, text };
+}
+
+// Channel names, longest first, so `nextcloud-talk-allowFrom.json` is not read as channel "nextcloud".
+const CHANNELS_LONGEST_FIRST = [...CHANNEL_NAMES].sort((a, b) => b.length - a.length);
+
+/** The record key a file name in a store directory stands for, if any. */
+export function keyOfFile(record: RecordKind<unknown>, name: string): RecordKey | undefined {
+  if (record.json.dir !== "credentialsDir") return name === record.json.file({}) ? {} : undefined;
+  const suffix = record.name === "dm-pending" ? "-pairing.json" : "-allowFrom.json";
+  if (!name.endsWith(suffix)) return undefined;
+  const stem = name.slice(0, -suffix.length);
+  const channel = CHANNELS_LONGEST_FIRST.find((candidate) => stem === candidate || stem.startsWith(`${candidate}-`));
+  if (channel === undefined) return undefined;
+  const info = resolveChannel(channel);
+  if (stem === channel) return { channel: info };
+  const account = stem.slice(channel.length + 1);
+  if (record.name === "dm-pending" || account === "") return undefined;
+  return { channel: info, account };
+}
+
+interface Opened {
+  lock: HeldLock;
+  raw: RawFile;
+  /** Set when the file exists: what a rewrite must reproduce faithfully. */
+  text?: string;
+  parsed?: unknown;
+}
+
+class JsonSession implements WriteSession {
+  private readonly opened = new Map<string, Opened>();
+
+  constructor(
+    private readonly paths: StatePaths,
+    private readonly deadline: number,
+  ) {}
+
+  async open<S>(record: RecordKind<S>, key: RecordKey, snapshot?: Snapshot<S>): Promise<S> {
+    const { file, dir, root } = locate(this.paths, record, key);
+    ensureWritableDir(root, dir);
+    const lock = await acquireLock(file, this.deadline);
+    const entry: Opened = { lock, raw: { exists: false, bytes: Buffer.alloc(0) } };
+    this.opened.set(file, entry);
+    entry.raw = readRaw(file);
+    if (!entry.raw.exists) return record.empty();
+    const previous = snapshot?.revision as Revision | undefined;
+    // Unchanged since the unlocked read (same bytes): reuse its parse, the costly part for big files.
+    if (snapshot && previous?.parsed !== undefined && previous.raw.bytes.equals(entry.raw.bytes)) {
+      entry.text = decodeText(entry.raw.bytes).text;
+      entry.parsed = previous.parsed;
+      return snapshot.state;
+    }
+    const { state, parsed, text } = parseRecord(record, key, file, entry.raw);
+    entry.text = text;
+    entry.parsed = parsed;
+    return state;
+  }
+
+  peek<S>(record: RecordKind<S>, key: RecordKey): S {
+    return readJsonRecord(this.paths, record, key).state;
+  }
+
+  lostBeforeWriting(): boolean {
+    return [...this.opened.values()].some((entry) => entry.lock.compromised());
+  }
+
+  async write<S>(record: RecordKind<S>, key: RecordKey, state: S): Promise<void> {
+    const { file } = locate(this.paths, record, key);
+    const entry = this.opened.get(file);
+    if (!entry) throw new Error(`${file} was written without being opened`);
+    const compromised = entry.lock.compromised();
+    if (compromised) {
+      throw new MoltbotError(
+        "STORE_LOCKED",
+        `Lost the lock on ${file} (${compromised.message}); nothing was written. Try again. ${DOCTOR_HINT}`,
+      );
+    }
+    if (entry.raw.exists && entry.text !== undefined) {
+      const risk = rewriteRisk(entry.raw.bytes, entry.text, entry.parsed);
+      if (risk) {
+        throw new MoltbotError(
+          "STORE_CORRUPT",
+          `${file} cannot be rewritten faithfully: ${risk}. It was left untouched. ${DOCTOR_HINT}`,
+        );
+      }
+    }
+    writeFileAtomic(file, serializeStore(state));
+  }
+
+  async commit(): Promise<void> {
+    // A stale-lock takeover cannot be made atomic (proper-lockfile checks, then removes), so a
+    // waiter may, very rarely, remove our lock while we write and write over us. Only a change
+    // whose locks were still ours after its writes is reported as done: an acknowledged change
+    // is never one that another writer could have overwritten.
+    for (const [file, entry] of this.opened) {
+      const lost = entry.lock.compromised();
+      if (lost) {
+        throw new MoltbotError(
+          "STORE_LOCKED",
+          `Another process took over the lock on ${file} while this change was being written (${lost.message}); it may not have been saved. Run the command again. ${DOCTOR_HINT}`,
+        );
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const entry of [...this.opened.values()].reverse()) await entry.lock.release();
+    this.opened.clear();
+  }
+}
+
+/** What a JSON snapshot carries for its locked re-read: the bytes, and their full-schema parse. */
+interface Revision {
+  raw: RawFile;
+  parsed?: unknown;
+}
+
+function readJsonRecord<S>(paths: StatePaths, record: RecordKind<S>, key: RecordKey, options: ReadOptions = {}) {
+  const { file, dir, root } = locate(paths, record, key);
+  checkStoreDirForReading(root, dir);
+  const raw = readRaw(file);
+  if (!raw.exists) return { state: record.empty(), exists: false };
+  const { state, parsed } = parseRecord(record, key, file, raw, options.listing);
+  // Only a full-schema parse may stand in for the locked read.
+  const revision: Revision = options.listing ? { raw } : { raw, parsed };
+  return { state, exists: true, revision };
+}
+
+export function createJsonBackend(paths: StatePaths): StoreBackend {
+  return {
+    kind: "json",
+    read: <S>(record: RecordKind<S>, key: RecordKey, options?: ReadOptions): Snapshot<S> =>
+      readJsonRecord(paths, record, key, options),
+    keys(record: RecordKind<unknown>): RecordKey[] {
+      const dir = paths[record.json.dir];
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir);
+      } catch (error) {
+        if (errnoOf(error) === "ENOENT") return [];
+        if (errnoOf(error) === "ENOTDIR") throw notADirectory(`${dir}/x`);
+        throw storeIoError(error, dir, "reading");
+      }
+      return names.sort().flatMap((name) => {
+        const key = keyOfFile(record, name);
+        return key ? [key] : [];
+      });
+    },
+    begin: (deadline) => new JsonSession(paths, deadline),
+  };
+}
