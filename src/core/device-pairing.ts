@@ -383,6 +383,8 @@ function mintToken(
 export interface DeviceApproveResult {
   requestId: string;
   device: PairedDeviceView;
+  /** The role a fresh token was minted for; absent when the request named no role (no token). */
+  issuedRole?: string;
 }
 
 /**
@@ -424,7 +426,11 @@ export function approveDeviceRequest(
   return {
     pending: withoutRequest(state.pending, (candidate) => candidate.requestId === request.requestId, now),
     paired: { ...state.paired, [device.deviceId]: device },
-    result: { requestId: request.requestId, device: viewPairedDevice(device) },
+    result: {
+      requestId: request.requestId,
+      device: viewPairedDevice(device),
+      ...(request.role !== undefined ? { issuedRole: request.role } : {}),
+    },
   };
 }
 

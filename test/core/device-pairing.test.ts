@@ -173,6 +173,7 @@ describe("device approve", () => {
     expect(out.result).toEqual({
       requestId,
       device: { ...device, tokens: [{ role: "node", scopes: ["a", "b"], createdAtMs: T0 + 500 }] },
+      issuedRole: "node",
     });
     expect(JSON.stringify(out.result)).not.toContain(token.token);
   });
