@@ -22,6 +22,7 @@ import {
   type RequestResult,
   type RevokeResult,
 } from "../core/dm-pairing.js";
+import { isMoltbotError, type ErrorCode } from "../errors.js";
 import type { StoreContext } from "./context.js";
 import { readStoreFile, storeIoError, type StoreFile } from "./file-store.js";
 import { updateStore } from "./locked-update.js";
@@ -61,8 +62,19 @@ export function listDmRequests(ctx: StoreContext, channelRef: ChannelRef): Chann
   return { channel: channel.name, requests: liveRequests(pending, ctx.now()).map(viewRequest) };
 }
 
-/** Every channel that has live requests, in registry order. */
-export function listAllDmRequests(ctx: StoreContext): { channels: ChannelRequests[] } {
+/** A channel whose pending file could not be listed, reported beside the channels that could. */
+export interface ChannelListError {
+  channel: string;
+  file: string;
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * Every channel that has live requests, in registry order. One broken channel file does not hide
+ * the others' waiting senders: it is reported in `errors` (present only when there are some).
+ */
+export function listAllDmRequests(ctx: StoreContext): { channels: ChannelRequests[]; errors?: ChannelListError[] } {
   let names: Set<string>;
   try {
     names = new Set(fs.readdirSync(ctx.paths.credentialsDir));
@@ -71,12 +83,19 @@ export function listAllDmRequests(ctx: StoreContext): { channels: ChannelRequest
     throw storeIoError(error, ctx.paths.credentialsDir, "reading");
   }
   const channels: ChannelRequests[] = [];
+  const errors: ChannelListError[] = [];
   for (const name of CHANNEL_NAMES) {
     if (!names.has(`${name}-pairing.json`)) continue;
-    const listed = listDmRequests(ctx, name);
-    if (listed.requests.length > 0) channels.push(listed);
+    try {
+      const listed = listDmRequests(ctx, name);
+      if (listed.requests.length > 0) channels.push(listed);
+    } catch (error) {
+      if (!isMoltbotError(error)) throw error;
+      const file = pendingStoreFile(ctx, resolveChannel(name)).path;
+      errors.push({ channel: name, file, code: error.code, message: error.message });
+    }
   }
-  return { channels };
+  return errors.length > 0 ? { channels, errors } : { channels };
 }
 
 export interface DmRequestInput {

@@ -298,9 +298,11 @@ describe("approve on disk", () => {
       () => approveDmCode(ctx, { channel: "telegram", code: "ABCD2345" }),
       () => rejectDmCode(ctx, { channel: "telegram", code: "ABCD2345" }),
       () => listDmRequests(ctx, "telegram"),
-      () => listAllDmRequests(ctx),
     ];
     for (const attempt of attempts) expect((await errorOf(attempt)).code).toBe("STORE_CORRUPT");
+    expect(listAllDmRequests(ctx).errors?.map((error) => [error.channel, error.file, error.code])).toEqual([
+      ["telegram", file, "STORE_CORRUPT"],
+    ]);
     expect(fs.readFileSync(file, "utf8")).toBe("garbage");
     expect(listTree(stateDir)).toEqual(["credentials", "credentials/telegram-pairing.json"]);
   });
