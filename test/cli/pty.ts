@@ -23,7 +23,14 @@ const DRIVER = path.join(ROOT, "test", "fixtures", "pty-run.py");
  */
 export function runInPty(
   args: readonly string[],
-  options: { stateDir: string; steps: readonly Step[]; env?: NodeJS.ProcessEnv; timeoutS?: number },
+  options: {
+    stateDir: string;
+    steps: readonly Step[];
+    env?: NodeJS.ProcessEnv;
+    timeoutS?: number;
+    /** Send stdout to this file instead (as `> file` in a shell); stdin and stderr stay the terminal. */
+    stdoutFile?: string;
+  },
 ): PtyRun {
   const flags = options.steps.flatMap((step): string[] => {
     if (step === "eof") return ["--eof"];
@@ -34,9 +41,13 @@ export function runInPty(
   });
   const env = cliEnv(options.stateDir, options.env);
   for (const [key, value] of Object.entries(options.env ?? {})) if (value === undefined) delete env[key];
+  const command = [process.execPath, BIN, ...args];
+  if (options.stdoutFile !== undefined) {
+    command.unshift("sh", "-c", 'out="$1"; shift; exec "$@" > "$out"', "sh", options.stdoutFile);
+  }
   const result = spawnSync(
     "python3",
-    [DRIVER, "--timeout", String(options.timeoutS ?? 15), ...flags, "--", process.execPath, BIN, ...args],
+    [DRIVER, "--timeout", String(options.timeoutS ?? 15), ...flags, "--", ...command],
     { env, cwd: ROOT, encoding: "utf8", timeout: 30_000 },
   );
   if (result.status !== 0) throw new Error(`pty-run failed (${result.status}): ${result.stderr}`);

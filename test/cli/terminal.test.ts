@@ -113,6 +113,19 @@ describe("devices verify on a real terminal", () => {
     expect(wrong.output).not.toContain(token.slice(0, 8));
   });
 
+  it("the prompt is on stderr: with stdout redirected, stdout holds only the result", async () => {
+    const { stateDir, token } = await pairedWithToken();
+    const out = path.join(path.dirname(stateDir), "out.txt");
+    const run = runInPty([...VERIFY, "--json"], {
+      stateDir,
+      steps: [{ expect: "Token: " }, { line: token }],
+      stdoutFile: out,
+    });
+    expect(run.status).toBe(0);
+    expect(screenText(run.output)).toBe("Token: \n");
+    expect(fs.readFileSync(out, "utf8")).toBe('{\n  "ok": true\n}\n');
+  });
+
   it("Backspace and Ctrl-U edit the hidden line like a terminal's", async () => {
     const { stateDir, token } = await pairedWithToken();
     const steps: Step[] = [
