@@ -16,6 +16,8 @@ export const ERROR_EXIT_CODES = {
   STORE_LOCKED: 3,
   STORE_IO: 3,
   STORE_UNSUPPORTED: 3,
+  // stdout could not take the output (a full disk, a broken device); never a closed pipe, which ends quietly.
+  OUTPUT_FAILED: 1,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_EXIT_CODES;
@@ -50,8 +52,4 @@ export function isMoltbotError(error: unknown): error is MoltbotError {
   if (!(error instanceof Error) || error.name !== "MoltbotError") return false;
   const code: unknown = (error as Error & { code?: unknown }).code;
   return typeof code === "string" && code in ERROR_EXIT_CODES;
-}
-
-export function exitCodeOf(code: ErrorCode): number {
-  return ERROR_EXIT_CODES[code];
 }

@@ -5,9 +5,8 @@ import { listDmRequests } from "../store/dm-store.js";
 import { listNodeRequests } from "../store/node-store.js";
 import { createStoreContext } from "../store/context.js";
 import { MoltbotError } from "../errors.js";
-import { globalOptions } from "./context.js";
-import { escapeControl, printJson, type CliIO } from "./output.js";
-import type { Runner } from "./pairing.js";
+import { withHelp, type Runner } from "./kit.js";
+import { escapeControl, type CliIO } from "./output.js";
 
 /**
  * `moltbot completion bash|zsh|fish`. The scripts are generated from the commander program itself
@@ -575,7 +574,7 @@ function rootOf(command: Command): Command {
 }
 
 export function registerCompletion(program: Command, run: Runner): void {
-  program
+  const completion = program
     .command("completion")
     .description("print a shell completion script for bash, zsh or fish")
     .usage("[options] <shell>")
@@ -584,37 +583,39 @@ export function registerCompletion(program: Command, run: Runner): void {
     .addOption(
       new Option("--ids <kind>", "print device or node ids (used by the scripts)").choices(ID_KINDS).hideHelp(),
     )
-    .addHelpText(
-      "after",
+    .action(
+      run<{ codes?: string; ids?: string }, { shell: string; script: string } | undefined>({
+        action: ({ io, options, args: [shell], globals, command }) => {
+          // The scripts' own lookups print their lines themselves and never fail.
+          if (options.codes !== undefined) return void printPendingCodes(io, options.codes, globals.stateDir);
+          if (options.ids !== undefined) return void printIds(io, options.ids, globals.stateDir);
+          if (shell === undefined) {
+            throw new MoltbotError(
+              "USAGE",
+              `Which shell? Run "moltbot completion bash", "moltbot completion zsh" or "moltbot completion fish".`,
+            );
+          }
+          return { shell, script: completionScript(shell as Shell, rootOf(command)) };
+        },
+        json: (result) => result ?? {},
+        human: (result, show) => {
+          if (result) show.out(result.script);
+        },
+      }),
+    );
+  withHelp(completion, {
+    notes: [
       [
-        "",
         "Completes commands, options, channel names, the pending codes of",
         "`pairing approve|reject <channel>` and the ids of `devices` and `nodes`",
         "(read from the state directory).",
-        "",
-        "Examples:",
-        "  $ source <(moltbot completion bash)                          # this shell only",
-        "  $ echo 'eval \"$(moltbot completion bash)\"' >> ~/.bashrc      # every bash",
-        "  $ echo 'eval \"$(moltbot completion zsh)\"' >> ~/.zshrc        # every zsh (after compinit)",
-        "  $ moltbot completion fish > ~/.config/fish/completions/moltbot.fish",
       ].join("\n"),
-    )
-    .action(
-      run(async (io, command, [shell]) => {
-        const options = globalOptions(command);
-        const codesFor = command.opts<{ codes?: string }>().codes;
-        if (codesFor !== undefined) return printPendingCodes(io, codesFor, options.stateDir);
-        const idsOf = command.opts<{ ids?: string }>().ids;
-        if (idsOf !== undefined) return printIds(io, idsOf, options.stateDir);
-        if (shell === undefined) {
-          throw new MoltbotError(
-            "USAGE",
-            `Which shell? Run "moltbot completion bash", "moltbot completion zsh" or "moltbot completion fish".`,
-          );
-        }
-        const script = completionScript(shell as Shell, rootOf(command));
-        if (options.json) return printJson(io, { shell, script });
-        io.out(script);
-      }),
-    );
+    ],
+    examples: [
+      "source <(moltbot completion bash)                          # this shell only",
+      "echo 'eval \"$(moltbot completion bash)\"' >> ~/.bashrc      # every bash",
+      "echo 'eval \"$(moltbot completion zsh)\"' >> ~/.zshrc        # every zsh (after compinit)",
+      "moltbot completion fish > ~/.config/fish/completions/moltbot.fish",
+    ],
+  });
 }

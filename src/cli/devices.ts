@@ -1,7 +1,8 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import {
   validateDeviceId,
   validateRole,
+  type DeviceApproveResult,
   type DevicePendingView,
   type DeviceTokenSummary,
   type PairedDeviceView,
@@ -17,27 +18,12 @@ import {
   rotateDevice,
   verifyDevice,
 } from "../store/device-store.js";
-import { collect, globalOptions, storeContextFor, type GlobalOptions } from "./context.js";
-import { colors, escapeControl, formatAgo, printJson, renderTable, type CliIO } from "./output.js";
-import type { Runner } from "./pairing.js";
-
-type Action = Parameters<Runner>[0];
+import { collect, slot, withHelp, type Run, type Runner, type Show, type Verb } from "./kit.js";
+import { escapeControl, formatAgo, renderTable } from "./output.js";
 
 const list = (values: readonly string[] | undefined): string =>
   values && values.length > 0 ? values.map(escapeControl).join(",") : "-";
 const deviceLabel = (request: DevicePendingView): string => escapeControl(request.displayName ?? request.deviceId);
-
-/** Quote an argument for a POSIX shell only when it needs it. */
-function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_./:=@%+,~-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The command an operator runs next, with --state-dir when they gave one; safe to print. */
-function commandLine(options: GlobalOptions, words: string): string {
-  return escapeControl(
-    `moltbot ${options.stateDir !== undefined ? `--state-dir ${shellQuote(options.stateDir)} ` : ""}${words}`,
-  );
-}
 
 function tokensCell(tokens: readonly DeviceTokenSummary[] | undefined): string {
   if (!tokens || tokens.length === 0) return "-";
@@ -46,8 +32,9 @@ function tokensCell(tokens: readonly DeviceTokenSummary[] | undefined): string {
     .join(", ");
 }
 
-function printPending(io: CliIO, pending: readonly DevicePendingView[], now: number): void {
-  const c = colors(io);
+function printPending(show: Show, pending: readonly DevicePendingView[]): void {
+  const { c } = show;
+  const now = show.now();
   const rows = pending.map((request) => [
     escapeControl(request.requestId),
     deviceLabel(request),
@@ -57,26 +44,20 @@ function printPending(io: CliIO, pending: readonly DevicePendingView[], now: num
     formatAgo(request.ts, now),
     request.isRepair === true ? "yes" : "no",
   ]);
-  io.out(
-    `${renderTable(
-      [
-        { header: "REQUEST", style: (text) => c.cyan(text) },
-        { header: "DEVICE", shrink: true },
-        { header: "ROLE" },
-        { header: "SCOPES", shrink: true },
-        { header: "IP", optional: true },
-        { header: "AGE" },
-        { header: "REPAIR", optional: true },
-      ],
-      rows,
-      io.columns,
-      c,
-    )}\n`,
-  );
+  const columns = [
+    { header: "REQUEST", style: (text: string) => c.cyan(text) },
+    { header: "DEVICE", shrink: true },
+    { header: "ROLE" },
+    { header: "SCOPES", shrink: true },
+    { header: "IP", optional: true },
+    { header: "AGE" },
+    { header: "REPAIR", optional: true },
+  ];
+  show.out(`${renderTable(columns, rows, show.columns, c)}\n`);
 }
 
-function printPaired(io: CliIO, paired: readonly PairedDeviceView[]): void {
-  const c = colors(io);
+function printPaired(show: Show, paired: readonly PairedDeviceView[]): void {
+  const { c } = show;
   const rows = paired.map((device) => [
     escapeControl(device.deviceId),
     escapeControl(device.displayName ?? "-"),
@@ -85,42 +66,33 @@ function printPaired(io: CliIO, paired: readonly PairedDeviceView[]): void {
     tokensCell(device.tokens),
     escapeControl(device.remoteIp ?? "-"),
   ]);
-  io.out(
-    `${renderTable(
-      [
-        { header: "DEVICE", shrink: true, style: (text) => c.cyan(text) },
-        { header: "NAME", shrink: true, optional: true },
-        { header: "ROLES", shrink: true },
-        { header: "SCOPES", shrink: true },
-        { header: "TOKENS", shrink: true },
-        { header: "IP", optional: true },
-      ],
-      rows,
-      io.columns,
-      c,
-    )}\n`,
-  );
+  const columns = [
+    { header: "DEVICE", shrink: true, style: (text: string) => c.cyan(text) },
+    { header: "NAME", shrink: true, optional: true },
+    { header: "ROLES", shrink: true },
+    { header: "SCOPES", shrink: true },
+    { header: "TOKENS", shrink: true },
+    { header: "IP", optional: true },
+  ];
+  show.out(`${renderTable(columns, rows, show.columns, c)}\n`);
 }
 
-const listAction: Action = async (io, command) => {
-  const options = globalOptions(command);
-  const ctx = storeContextFor(io, options);
-  const listing = listDevices(ctx);
-  if (options.json) return printJson(io, listing);
-  const c = colors(io);
-  if (listing.pending.length === 0 && listing.paired.length === 0) {
-    io.err("No devices: nothing pending and nothing paired.\n");
-    return;
-  }
-  io.out(`${c.bold("Pending requests")} (${listing.pending.length})\n`);
-  if (listing.pending.length > 0) printPending(io, listing.pending, ctx.now());
-  io.out(`\n${c.bold("Paired devices")} (${listing.paired.length})\n`);
-  if (listing.paired.length > 0) printPaired(io, listing.paired);
-  if (listing.pending.length > 0) io.err(`Approve one with: ${commandLine(options, "devices approve <request>")}\n`);
+const listVerb: Verb<object, ReturnType<typeof listDevices>> = {
+  action: ({ store }) => listDevices(store()),
+  human: (listing, show) => {
+    if (listing.pending.length === 0 && listing.paired.length === 0) {
+      return show.err("No devices: nothing pending and nothing paired.\n");
+    }
+    show.out(`${show.c.bold("Pending requests")} (${listing.pending.length})\n`);
+    if (listing.pending.length > 0) printPending(show, listing.pending);
+    show.out(`\n${show.c.bold("Paired devices")} (${listing.paired.length})\n`);
+    if (listing.paired.length > 0) printPaired(show, listing.paired);
+    if (listing.pending.length > 0) show.err(`Approve one with: ${show.next("devices", "approve", slot("request"))}\n`);
+  },
 };
 
 interface RequestOptions {
-  deviceId: string;
+  device: string;
   publicKey: string;
   name?: string;
   platform?: string;
@@ -129,28 +101,26 @@ interface RequestOptions {
   remoteIp?: string;
 }
 
-const requestAction: Action = async (io, command) => {
-  const options = globalOptions(command);
-  const flags = command.opts<RequestOptions>();
-  const ctx = storeContextFor(io, options);
-  const result = await requestDevice(ctx, {
-    deviceId: flags.deviceId,
-    publicKey: flags.publicKey,
-    ...(flags.name !== undefined ? { displayName: flags.name } : {}),
-    ...(flags.platform !== undefined ? { platform: flags.platform } : {}),
-    ...(flags.role !== undefined ? { role: flags.role } : {}),
-    ...(flags.scope !== undefined ? { scopes: flags.scope } : {}),
-    ...(flags.remoteIp !== undefined ? { remoteIp: flags.remoteIp } : {}),
-  });
-  if (options.json) return printJson(io, result);
-  const { request } = result;
-  const device = escapeControl(request.deviceId);
-  io.out(
-    result.created
-      ? `Created request ${escapeControl(request.requestId)} for device ${device}${request.isRepair ? " (already paired: repair)" : ""}.\n`
-      : `Device ${device} already has pending request ${escapeControl(request.requestId)}; nothing new was created.\n`,
-  );
-  io.err(`Approve with: ${commandLine(options, `devices approve ${shellQuote(request.requestId)}`)}\n`);
+const requestVerb: Verb<RequestOptions, Awaited<ReturnType<typeof requestDevice>>> = {
+  action: ({ options, store }) =>
+    requestDevice(store(), {
+      deviceId: options.device,
+      publicKey: options.publicKey,
+      ...(options.name !== undefined ? { displayName: options.name } : {}),
+      ...(options.platform !== undefined ? { platform: options.platform } : {}),
+      ...(options.role !== undefined ? { role: options.role } : {}),
+      ...(options.scope !== undefined ? { scopes: options.scope } : {}),
+      ...(options.remoteIp !== undefined ? { remoteIp: options.remoteIp } : {}),
+    }),
+  human: ({ created, request }, show) => {
+    const device = escapeControl(request.deviceId);
+    show.out(
+      created
+        ? `Created request ${escapeControl(request.requestId)} for device ${device}${request.isRepair ? " (already paired: repair)" : ""}.\n`
+        : `Device ${device} already has pending request ${escapeControl(request.requestId)}; nothing new was created.\n`,
+    );
+    show.err(`Approve with: ${show.next("devices", "approve", request.requestId)}\n`);
+  },
 };
 
 function describeRequest(request: DevicePendingView, now: number): string {
@@ -167,69 +137,63 @@ function describeRequest(request: DevicePendingView, now: number): string {
 
 /**
  * `approve --latest` never approves blindly: whoever keeps their request newest would win the
- * operator's approval. It shows the request and approves it only on a "y" at the terminal or --yes.
+ * operator's approval. It shows the request and returns its id only on a "y" at the terminal or --yes.
  */
-async function confirmLatest(
-  io: CliIO,
-  options: GlobalOptions,
-  yes: boolean,
-  request: DevicePendingView,
-  now: number,
-): Promise<void> {
-  const summary = `${describeRequest(request, now)}\n`;
-  if (options.json) io.err(summary);
+async function confirmLatest({ io, globals, options, store, next }: Run<ApproveOptions>): Promise<string> {
+  const ctx = store();
+  const newest = listDevices(ctx).pending[0];
+  if (!newest)
+    throw new MoltbotError("NOT_FOUND", `No pending device requests. Run "${next("devices", "list")}" to check.`);
+  const summary = `${describeRequest(newest, ctx.now())}\n`;
+  // With --json, stdout is kept for the one document.
+  if (globals.json) io.err(summary);
   else io.out(summary);
-  if (yes) return;
-  if (io.interactive && (await io.confirm(`Approve device ${escapeControl(request.deviceId)}?`))) return;
+  if (options.yes === true) return newest.requestId;
+  if (io.interactive && (await io.confirm(`Approve device ${escapeControl(newest.deviceId)}?`)))
+    return newest.requestId;
   throw new MoltbotError(
     "CONFIRMATION_REQUIRED",
-    `Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request run: ${commandLine(options, `devices approve ${shellQuote(request.requestId)}`)}`,
+    `Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request run: ${next("devices", "approve", newest.requestId)}`,
   );
 }
 
-const approveAction: Action = async (io, command, [id]) => {
-  const options = globalOptions(command);
-  const flags = command.opts<{ latest?: boolean; yes?: boolean }>();
-  if ((id === undefined) === (flags.latest !== true)) {
-    throw new MoltbotError(
-      "USAGE",
-      'Give a request id (or device id), or --latest. Run "moltbot devices list" to see pending requests.',
-    );
-  }
-  const ctx = storeContextFor(io, options);
-  let target = id;
-  if (flags.latest === true) {
-    const newest = listDevices(ctx).pending[0];
-    if (!newest)
+interface ApproveOptions {
+  latest?: boolean;
+  yes?: boolean;
+}
+
+const approveVerb: Verb<ApproveOptions, DeviceApproveResult> = {
+  action: async (run) => {
+    const [id] = run.args;
+    if ((id === undefined) === (run.options.latest !== true)) {
       throw new MoltbotError(
-        "NOT_FOUND",
-        `No pending device requests. Run "${commandLine(options, "devices list")}" to check.`,
+        "USAGE",
+        'Give a request id (or device id), or --latest. Run "moltbot devices list" to see pending requests.',
       );
-    await confirmLatest(io, options, flags.yes === true, newest, ctx.now());
-    // Approve exactly the request that was shown, not whatever is newest by now.
-    target = newest.requestId;
-  }
-  const result = await approveDevice(ctx, { id: target! });
-  if (options.json) return printJson(io, result);
-  const { device } = result;
-  const name = device.displayName !== undefined ? ` (${escapeControl(device.displayName)})` : "";
-  io.out(
-    `Approved device ${escapeControl(device.deviceId)}${name}: roles ${list(device.roles)}, scopes ${list(device.scopes)}.\n`,
-  );
-  // The token minted by this approval is the one stamped with the approval time.
-  const minted = device.tokens?.find((token) => (token.rotatedAtMs ?? token.createdAtMs) === device.approvedAtMs);
-  const issued = minted
-    ? `A token for role ${escapeControl(minted.role)} was issued (not shown; the gateway hands it to the device). `
-    : "";
-  io.err(`${issued}See the device with: ${commandLine(options, "devices list")}\n`);
+    }
+    // With --latest, exactly the request that was shown is approved, not whatever is newest by now.
+    const target = id ?? (await confirmLatest(run));
+    return approveDevice(run.store(), { id: target });
+  },
+  // The document keeps its shape: which role got a token is for the human line below.
+  json: ({ requestId, device }) => ({ requestId, device }),
+  human: ({ device, issuedRole }, show) => {
+    const name = device.displayName !== undefined ? ` (${escapeControl(device.displayName)})` : "";
+    show.out(
+      `Approved device ${escapeControl(device.deviceId)}${name}: roles ${list(device.roles)}, scopes ${list(device.scopes)}.\n`,
+    );
+    const issued =
+      issuedRole !== undefined
+        ? `A token for role ${escapeControl(issuedRole)} was issued (not shown; the gateway hands it to the device). `
+        : "";
+    show.err(`${issued}See the device with: ${show.next("devices", "list")}\n`);
+  },
 };
 
-const rejectAction: Action = async (io, command, [id]) => {
-  const options = globalOptions(command);
-  const ctx = storeContextFor(io, options);
-  const result = await rejectDevice(ctx, { id: id! });
-  if (options.json) return printJson(io, result);
-  io.out(`Rejected request ${escapeControl(result.requestId)} from device ${escapeControl(result.deviceId)}.\n`);
+const rejectVerb: Verb<object, Awaited<ReturnType<typeof rejectDevice>>> = {
+  action: ({ args: [id], store }) => rejectDevice(store(), { id: id! }),
+  human: (result, show) =>
+    show.out(`Rejected request ${escapeControl(result.requestId)} from device ${escapeControl(result.deviceId)}.\n`),
 };
 
 interface TokenOptions {
@@ -238,166 +202,217 @@ interface TokenOptions {
   scope?: string[];
 }
 
-const rotateAction: Action = async (io, command) => {
-  const options = globalOptions(command);
-  const flags = command.opts<TokenOptions>();
-  const ctx = storeContextFor(io, options);
-  const result = await rotateDevice(ctx, {
-    deviceId: flags.device,
-    role: flags.role,
-    ...(flags.scope !== undefined ? { scopes: flags.scope } : {}),
-  });
-  if (options.json) return printJson(io, result);
-  // The secret alone on stdout, so `TOKEN=$(moltbot devices rotate …)` captures just it.
-  io.out(`${result.token}\n`);
-  io.err(
-    `New ${escapeControl(result.role)} token for device ${escapeControl(result.deviceId)} (scopes ${list(result.scopes)}). The old one no longer works; hand this one to the device.\n`,
-  );
+const rotateVerb: Verb<TokenOptions, Awaited<ReturnType<typeof rotateDevice>>> = {
+  action: ({ options, store }) =>
+    rotateDevice(store(), {
+      deviceId: options.device,
+      role: options.role,
+      ...(options.scope !== undefined ? { scopes: options.scope } : {}),
+    }),
+  human: (result, show) => {
+    // The secret alone on stdout, so `TOKEN=$(moltbot devices rotate …)` captures just it.
+    show.out(`${result.token}\n`);
+    show.err(
+      `New ${escapeControl(result.role)} token for device ${escapeControl(result.deviceId)} (scopes ${list(result.scopes)}). The old one no longer works; hand this one to the device.\n`,
+    );
+  },
 };
 
-const revokeAction: Action = async (io, command) => {
-  const options = globalOptions(command);
-  const flags = command.opts<TokenOptions>();
-  const ctx = storeContextFor(io, options);
-  const result = await revokeDevice(ctx, { deviceId: flags.device, role: flags.role });
-  if (options.json) return printJson(io, result);
-  io.out(`Revoked the ${escapeControl(result.role)} token of device ${escapeControl(result.deviceId)}.\n`);
-  io.err(
-    `Issue a new one with: ${commandLine(options, `devices rotate --device ${shellQuote(result.deviceId)} --role ${result.role}`)}\n`,
-  );
+const revokeVerb: Verb<TokenOptions, Awaited<ReturnType<typeof revokeDevice>>> = {
+  action: ({ options, store }) => revokeDevice(store(), { deviceId: options.device, role: options.role }),
+  human: (result, show) => {
+    show.out(`Revoked the ${escapeControl(result.role)} token of device ${escapeControl(result.deviceId)}.\n`);
+    show.err(
+      `Issue a new one with: ${show.next("devices", "rotate", "--device", result.deviceId, "--role", result.role)}\n`,
+    );
+  },
 };
 
-const removeAction: Action = async (io, command, [deviceId]) => {
-  const options = globalOptions(command);
-  const ctx = storeContextFor(io, options);
-  const result = await removeDeviceEverywhere(ctx, { deviceId: deviceId! });
-  if (options.json) return printJson(io, result);
-  io.out(`Removed device ${escapeControl(result.deviceId)} and its pending requests.\n`);
+/** `remove <deviceId>` or `remove --device <id>`: the same option name as every other verb naming a paired device. */
+const removeVerb: Verb<{ device?: string }, Awaited<ReturnType<typeof removeDeviceEverywhere>>> = {
+  action: ({ args: [positional], options, store }) => {
+    if ((positional === undefined) === (options.device === undefined)) {
+      throw new MoltbotError(
+        "USAGE",
+        'Give the device once: "moltbot devices remove --device <id>". Run "moltbot devices list" to see paired devices.',
+      );
+    }
+    return removeDeviceEverywhere(store(), { deviceId: (positional ?? options.device)! });
+  },
+  human: (result, show) => show.out(`Removed device ${escapeControl(result.deviceId)} and its pending requests.\n`),
 };
 
-/** The token as piped in: one trailing newline (CRLF too) removed, nothing else touched. */
-function tokenFromStdin(text: string): string {
+/** More than a token can be: verify stops reading there (a device token is 43 characters). */
+const MAX_TOKEN_BYTES = 8192;
+
+/** The token as typed or piped in: one trailing newline (CRLF too) removed, nothing else touched. */
+function tokenFrom(text: string): string {
   const token = text.replace(/\r?\n$/, "");
   if (token === "") {
     throw new MoltbotError(
       "USAGE",
-      'No token on stdin. Pipe it in, e.g. printf %s "$TOKEN" | moltbot devices verify --device <id> --role <role>',
+      'No token given. Type it at the "Token: " prompt, or pipe it in: printf %s "$TOKEN" | moltbot devices verify --device <id> --role <role>',
     );
   }
   return token;
 }
 
-async function verifyAction(io: CliIO, command: Command): Promise<number> {
-  const options = globalOptions(command);
-  const flags = command.opts<TokenOptions>();
-  const deviceId = validateDeviceId(flags.device);
-  const role = validateRole(flags.role);
-  const token = tokenFromStdin(await io.readStdin());
-  const ctx = storeContextFor(io, options);
-  const result = await verifyDevice(ctx, {
-    deviceId,
-    role,
-    token,
-    ...(flags.scope !== undefined ? { scopes: flags.scope } : {}),
-  });
-  if (options.json) {
-    // The outcome is the document, failure included; the exit status still says it (1 = not valid).
-    printJson(io, result);
-    return result.ok ? 0 : 1;
-  }
-  if (!result.ok) {
+interface Verified {
+  deviceId: string;
+  role: string;
+  outcome: Awaited<ReturnType<typeof verifyDevice>>;
+}
+
+const verifyVerb: Verb<TokenOptions, Verified> = {
+  action: async ({ options, io, store }) => {
+    const deviceId = validateDeviceId(options.device);
+    const role = validateRole(options.role);
+    // On a terminal: a "Token: " prompt and no echo. From a pipe: at most MAX_TOKEN_BYTES.
+    const token = tokenFrom(await io.readStdin({ prompt: "Token: ", maxBytes: MAX_TOKEN_BYTES }));
+    const scopes = options.scope !== undefined ? { scopes: options.scope } : {};
+    return { deviceId, role, outcome: await verifyDevice(store(), { deviceId, role, token, ...scopes }) };
+  },
+  // The outcome is the document, failure included; the exit status still says it (1 = not valid).
+  json: ({ outcome }) => outcome,
+  exit: ({ outcome }) => (outcome.ok ? 0 : 1),
+  human: ({ deviceId, role, outcome }, show) => {
+    const who = `device ${escapeControl(deviceId)}, role ${escapeControl(role)}`;
+    if (outcome.ok) return show.out(`Token valid for ${who}.\n`);
     throw new MoltbotError(
       "VERIFY_FAILED",
-      `Token not accepted for device ${deviceId}, role ${role}: ${result.reason}. Check the device with: ${commandLine(options, "devices list")}`,
+      `Token not accepted for ${who}: ${outcome.reason}. Check the device with: ${show.next("devices", "list")}`,
     );
+  },
+};
+
+/** An option's former name: hidden from help, and filling in the option it was renamed to. */
+class AliasOption extends Option {
+  constructor(
+    flags: string,
+    private readonly target: string,
+  ) {
+    super(flags);
+    this.hideHelp();
   }
-  io.out(`Token valid for device ${escapeControl(deviceId)}, role ${role}.\n`);
-  return 0;
+
+  override attributeName(): string {
+    return this.target;
+  }
 }
+
+const deviceOption = (description: string) => new Option("--device <id>", description).makeOptionMandatory();
 
 export function registerDevices(program: Command, run: Runner): void {
   const devices = program
     .command("devices")
-    .description("device pairing: approve which devices (phones, Macs, nodes) may join the gateway")
-    .addHelpText("after", "\nExamples:\n  $ moltbot devices list\n  $ moltbot devices approve --latest");
+    .description("device pairing: approve which devices (phones, Macs, nodes) may join the gateway");
+  withHelp(devices, { examples: ["moltbot devices list", "moltbot devices approve --latest"] });
 
-  devices
-    .command("list")
-    .description(
-      "show pending requests (newest first) and paired devices (most recently approved first); never token secrets",
-    )
-    .addHelpText(
-      "after",
-      "\nExamples:\n  $ moltbot devices list\n  $ moltbot devices list --json | jq -r '.pending[].requestId'",
-    )
-    .action(run(listAction));
+  withHelp(
+    devices
+      .command("list")
+      .description(
+        "show pending requests (newest first) and paired devices (most recently approved first); never token secrets",
+      )
+      .action(run(listVerb)),
+    { examples: ["moltbot devices list", "moltbot devices list --json | jq -r '.pending[].requestId'"] },
+  );
 
-  devices
-    .command("request")
-    .description("record a pairing request for a device (what the gateway does when an unknown device connects)")
-    .requiredOption("--device-id <id>", "the device's id")
-    .requiredOption("--public-key <key>", "the device's public key (base64url)")
-    .option("--name <name>", 'display name, e.g. "Ada\'s iPhone"')
-    .option("--platform <platform>", "platform, e.g. ios, macos, linux")
-    .option("--role <role>", "role requested, e.g. node or operator (a token is issued for it on approval)")
-    .option("--scope <scope>", "scope requested (repeatable)", collect)
-    .option("--remote-ip <ip>", "address the device connected from")
-    .addHelpText(
-      "after",
-      '\nExample:\n  $ moltbot devices request --device-id ada-iphone --public-key q8Vf2m0T1xvY8o0kLr3sJvW1rY5eQ6dZ7uC9bN4aH2E --name "Ada\'s iPhone" --role node',
-    )
-    .action(run(requestAction));
+  withHelp(
+    devices
+      .command("request")
+      .description("record a pairing request for a device (what the gateway does when an unknown device connects)")
+      .addOption(deviceOption("the device's id"))
+      // The option's first name, kept working for scripts written before --device was everywhere.
+      .addOption(new AliasOption("--device-id <id>", "device"))
+      .requiredOption("--public-key <key>", "the device's public key (base64url)")
+      .option("--name <name>", 'display name, e.g. "Ada\'s iPhone"')
+      .option("--platform <platform>", "platform, e.g. ios, macos, linux")
+      .option("--role <role>", "role requested, e.g. node or operator (a token is issued for it on approval)")
+      .option("--scope <scope>", "scope requested (repeatable)", collect)
+      .option("--remote-ip <ip>", "address the device connected from")
+      .action(run(requestVerb)),
+    {
+      examples: [
+        'moltbot devices request --device ada-iphone --public-key q8Vf2m0T1xvY8o0kLr3sJvW1rY5eQ6dZ7uC9bN4aH2E --name "Ada\'s iPhone" --role node',
+      ],
+    },
+  );
 
-  devices
-    .command("approve [id]")
-    .description("approve a pending request by request id (or device id), or the newest one with --latest (asks first)")
-    .option("--latest", "approve the newest pending request, after showing it and asking y/N")
-    .option("-y, --yes", "with --latest: approve without asking")
-    .addHelpText(
-      "after",
-      "\nExamples:\n  $ moltbot devices approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70\n  $ moltbot devices approve --latest\n  $ moltbot devices approve --latest --yes --json",
-    )
-    .action(run(approveAction));
+  withHelp(
+    devices
+      .command("approve [id]")
+      .description(
+        "approve a pending request by request id (or device id), or the newest one with --latest (asks first)",
+      )
+      .option("--latest", "approve the newest pending request, after showing it and asking y/N")
+      .option("-y, --yes", "with --latest: approve without asking")
+      .action(run(approveVerb)),
+    {
+      examples: [
+        "moltbot devices approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70",
+        "moltbot devices approve --latest",
+        "moltbot devices approve --latest --yes --json",
+      ],
+    },
+  );
 
-  devices
-    .command("reject <id>")
-    .description("drop a pending request (by request id or device id); an existing pairing is untouched")
-    .addHelpText("after", "\nExample:\n  $ moltbot devices reject 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70")
-    .action(run(rejectAction));
+  withHelp(
+    devices
+      .command("reject <id>")
+      .description("drop a pending request (by request id or device id); an existing pairing is untouched")
+      .action(run(rejectVerb)),
+    { examples: ["moltbot devices reject 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70"] },
+  );
 
-  devices
-    .command("rotate")
-    .description("issue a new token for a role of a paired device and print it (the only command that shows a secret)")
-    .requiredOption("--device <id>", "the paired device's id")
-    .requiredOption("--role <role>", "the role whose token to replace")
-    .option("--scope <scope>", "replace the token's scopes (repeatable)", collect)
-    .addHelpText("after", "\nExample:\n  $ TOKEN=$(moltbot devices rotate --device ada-iphone --role node)")
-    .action(run(rotateAction));
+  withHelp(
+    devices
+      .command("rotate")
+      .description(
+        "issue a new token for a role of a paired device and print it (the only command that shows a secret)",
+      )
+      .addOption(deviceOption("the paired device's id"))
+      .requiredOption("--role <role>", "the role whose token to replace")
+      .option("--scope <scope>", "replace the token's scopes (repeatable)", collect)
+      .action(run(rotateVerb)),
+    { examples: ["TOKEN=$(moltbot devices rotate --device ada-iphone --role node)"] },
+  );
 
-  devices
-    .command("revoke")
-    .description("revoke the token of a role of a paired device")
-    .requiredOption("--device <id>", "the paired device's id")
-    .requiredOption("--role <role>", "the role whose token to revoke")
-    .addHelpText("after", "\nExample:\n  $ moltbot devices revoke --device ada-iphone --role operator")
-    .action(run(revokeAction));
+  withHelp(
+    devices
+      .command("revoke")
+      .description("revoke the token of a role of a paired device")
+      .addOption(deviceOption("the paired device's id"))
+      .requiredOption("--role <role>", "the role whose token to revoke")
+      .action(run(revokeVerb)),
+    { examples: ["moltbot devices revoke --device ada-iphone --role operator"] },
+  );
 
-  devices
-    .command("remove <deviceId>")
-    .description("unpair a device and drop its pending requests")
-    .addHelpText("after", "\nExample:\n  $ moltbot devices remove ada-iphone")
-    .action(run(removeAction));
+  withHelp(
+    devices
+      .command("remove [deviceId]")
+      .description("unpair a device and drop its pending requests (also: remove <deviceId>)")
+      .option("--device <id>", "the paired device's id")
+      .action(run(removeVerb)),
+    { examples: ["moltbot devices remove --device ada-iphone"] },
+  );
 
-  devices
-    .command("verify")
-    .description("check a device token read from stdin (exit 0 valid, 1 not); the token is never printed")
-    .requiredOption("--device <id>", "the paired device's id")
-    .requiredOption("--role <role>", "the role the token is for")
-    .option("--scope <scope>", "a scope the token must allow (repeatable)", collect)
-    .addHelpText(
-      "after",
-      '\nExit status: 0 valid, 1 not valid (reason on stderr, or {"ok":false,"reason"} with --json).\n\nExample:\n  $ printf %s "$TOKEN" | moltbot devices verify --device ada-iphone --role node',
-    )
-    // Returns its exit status (runCli honours it): with --json a failed check is a result, not an error.
-    .action(run(verifyAction));
+  withHelp(
+    devices
+      .command("verify")
+      .description(
+        'check a device token (typed at a "Token: " prompt without echo, or piped on stdin); the token is never printed',
+      )
+      .addOption(deviceOption("the paired device's id"))
+      .requiredOption("--role <role>", "the role the token is for")
+      .option("--scope <scope>", "a scope the token must allow (repeatable)", collect)
+      .action(run(verifyVerb)),
+    {
+      notes: ['Exit status: 0 valid, 1 not valid (reason on stderr, or {"ok":false,"reason"} with --json).'],
+      examples: [
+        'printf %s "$TOKEN" | moltbot devices verify --device ada-iphone --role node',
+        "moltbot devices verify --device ada-iphone --role node   # asks for the token",
+      ],
+    },
+  );
 }

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { runCli } from "./program.js";
-import type { CliIO } from "./output.js";
+import { MoltbotError } from "../errors.js";
+import { escapeControl, type CliIO } from "./output.js";
 
 /*
  * Start-up matters here (README "Performance"): nothing below touches process.stdout, process.stderr,
@@ -8,20 +9,43 @@ import type { CliIO } from "./output.js";
  * process.stdout loads Node's stream and net modules, a few milliseconds of every start.
  */
 
+/** Why stdout cannot take the output, as one line ("ENOSPC: no space left on device"). */
+function outputFailure(error: unknown): MoltbotError {
+  const reason = error instanceof Error ? error.message.replace(/, write$/, "") : String(error);
+  return new MoltbotError("OUTPUT_FAILED", `Could not write to stdout (${reason}).`, { cause: error });
+}
+
+/** How a writer reports a failure other than a closed pipe; absent, failures are ignored (stderr). */
+interface FailurePolicy {
+  /** The error to throw from the write. */
+  error: (cause: unknown) => MoltbotError;
+  /** For a failure seen after the command returned (the stream path): report it and fail the run. */
+  late: (failure: MoltbotError) => void;
+}
+
 /**
  * Write to a file descriptor directly. If the descriptor is non-blocking (EAGAIN), the rest of the
  * output goes through Node's stream, which waits for it, in order. A reader that went away (EPIPE,
- * e.g. `| head -1`) ends the output quietly.
+ * e.g. `| head -1`) ends the output quietly. Any other failure (a full disk, `> /dev/full`) goes to
+ * `policy`: stdout throws OUTPUT_FAILED, which the kit reports on stderr; stderr has nowhere left
+ * to report to.
  */
-function fdWriter(fd: number, stream: () => NodeJS.WriteStream): (text: string) => void {
+function fdWriter(fd: number, stream: () => NodeJS.WriteStream, policy?: FailurePolicy): (text: string) => void {
   let viaStream = false;
   let closed = false;
+  const toStream = (text: string | Buffer) => {
+    if (!viaStream) {
+      viaStream = true;
+      stream().on("error", (error: NodeJS.ErrnoException) => {
+        closed = true;
+        if (error.code !== "EPIPE" && policy) policy.late(policy.error(error));
+      });
+    }
+    stream().write(text);
+  };
   return (text) => {
     if (closed) return;
-    if (viaStream) {
-      stream().write(text);
-      return;
-    }
+    if (viaStream) return toStream(text);
     // Usually one write takes it all (blocking pipes, files, terminals), without copying the text.
     let rest: string | Buffer = text;
     while (rest.length > 0) {
@@ -31,13 +55,9 @@ function fdWriter(fd: number, stream: () => NodeJS.WriteStream): (text: string) 
         rest = (typeof rest === "string" ? Buffer.from(rest, "utf8") : rest).subarray(written);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === "EPIPE") {
-          closed = true;
-          return;
-        }
-        if (code !== "EAGAIN") throw error;
-        viaStream = true;
-        stream().write(rest);
+        if (code === "EAGAIN") return toStream(rest);
+        if (code === "EPIPE" || !policy) closed = true;
+        else throw policy.error(error);
         return;
       }
     }
@@ -57,35 +77,24 @@ function isTerminal(fd: number, stream: () => { isTTY?: boolean }): boolean {
   return stream().isTTY === true;
 }
 
-function readAllStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let data = "";
-    process.stdin.setEncoding("utf8");
-    process.stdin.on("data", (chunk: string) => (data += chunk));
-    process.stdin.on("end", () => resolve(data));
-    process.stdin.on("error", reject);
-  });
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const { createInterface } = await import("node:readline");
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  return new Promise((resolve) => {
-    rl.question(`${question} [y/N] `, (answer) => {
-      rl.close();
-      resolve(/^y(es)?$/i.test(answer.trim()));
-    });
-    rl.on("close", () => resolve(false));
-  });
-}
+/** A token is 43 characters; anything near this is not one (and is never read into memory whole). */
+const DEFAULT_MAX_STDIN_BYTES = 8192;
 
 export function processIO(): CliIO {
   const env = process.env;
-  const colorAllowed = !("NO_COLOR" in env) && env.TERM !== "dumb";
+  // no-color.org: only a non-empty NO_COLOR turns colour off.
+  const colorAllowed = !env.NO_COLOR && env.TERM !== "dumb";
+  const err = fdWriter(2, () => process.stderr);
   // Terminal facts are looked up only by the commands that print tables, colour or prompts.
   return {
-    out: fdWriter(1, () => process.stdout),
-    err: fdWriter(2, () => process.stderr),
+    out: fdWriter(1, () => process.stdout, {
+      error: outputFailure,
+      late: (failure) => {
+        process.exitCode = 1;
+        err(`moltbot: ${escapeControl(failure.message)}\n`);
+      },
+    }),
+    err,
     get color() {
       return colorAllowed && isTerminal(1, () => process.stdout);
     },
@@ -98,8 +107,13 @@ export function processIO(): CliIO {
       return isTerminal(0, () => process.stdin) && isTerminal(2, () => process.stderr);
     },
     env,
-    readStdin: readAllStdin,
-    confirm,
+    readStdin: async ({ prompt = "", maxBytes = DEFAULT_MAX_STDIN_BYTES } = {}) => {
+      const terminal = await import("./terminal.js");
+      return isTerminal(0, () => process.stdin)
+        ? terminal.readHiddenLine(prompt, maxBytes)
+        : terminal.readBoundedStdin(maxBytes);
+    },
+    confirm: async (question) => (await import("./terminal.js")).confirm(question),
   };
 }
 

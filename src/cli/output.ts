@@ -1,22 +1,25 @@
 import { Chalk, type ChalkInstance } from "chalk";
-import { isMoltbotError, type ErrorCode } from "../errors.js";
 
 /** Where a command writes, injected so a command runs in tests without spawning a process. */
 export interface CliIO {
   out: (text: string) => void;
   err: (text: string) => void;
-  /** Colour on: stdout is a terminal, NO_COLOR unset, TERM not "dumb". */
+  /** Colour on: stdout is a terminal, NO_COLOR unset or empty, TERM not "dumb". */
   color: boolean;
   /**
    * Terminal width for tables: stdout's columns, else $COLUMNS, else 80 on a terminal and Infinity
    * on a pipe (a script gets every character; nothing is cut).
    */
   columns: number;
-  /** True when stdin and stdout are terminals, so a y/N prompt can be answered. */
+  /** True when stdin and stderr are terminals, so a prompt (on stderr) can be answered. */
   interactive: boolean;
   env: NodeJS.ProcessEnv;
-  readStdin: () => Promise<string>;
-  /** Ask a yes/no question on the terminal; resolves false on anything but y/yes. */
+  /**
+   * Read a secret. On a terminal: `prompt` on stderr, then one line typed without echo. Otherwise all
+   * of stdin, refused (USAGE) beyond `maxBytes` without reading the rest.
+   */
+  readStdin: (request?: { prompt?: string; maxBytes?: number }) => Promise<string>;
+  /** Ask a yes/no question on the terminal; resolves false on anything but y/yes, and on end of input. */
   confirm: (question: string) => Promise<boolean>;
   /** The clock for store operations and relative times; tests inject one (default: Date.now). */
   now?: () => number;
@@ -26,17 +29,27 @@ export function colors(io: Pick<CliIO, "color">): ChalkInstance {
   return new Chalk({ level: io.color ? 1 : 0 });
 }
 
-// C0, DEL, C1, and the bidi/zero-width controls that can disguise text on a terminal.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+/*
+ * What is never printed as itself: every control and format character (C0, DEL, C1, bidi controls,
+ * zero-width and joiner characters, soft hyphen, tag characters), line and paragraph separators, lone
+ * surrogates, every default-ignorable code point (fillers such as U+3164 and U+115F, variation
+ * selectors, U+034F, U+17B4/5, U+180E) and every space but the plain one. Each of these either
+ * moves the cursor or shows as nothing (or as a space), so two different ids would look the same.
+ */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]|(?! )\p{Zs}/gu;
 const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\u001b": "\\e" };
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
-/** Make a sender- or device-supplied string safe to print: control characters become visible escapes. */
+/** Make a string from a sender, a device or a store file safe to print: invisible characters become visible escapes. */
 export function escapeControl(value: string): string {
+  // Almost every value (codes, ids, times) is printable ASCII: nothing to look for.
+  if (PRINTABLE_ASCII.test(value)) return value;
   return value.replace(UNSAFE, (char) => {
     const named = NAMED[char];
     if (named) return named;
-    const code = char.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+    const code = char.codePointAt(0)!;
+    if (code <= 0xff) return `\\x${code.toString(16).padStart(2, "0")}`;
+    return code <= 0xffff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\u{${code.toString(16)}}`;
   });
 }
 
@@ -53,8 +66,6 @@ function charWidth(char: string): number {
 }
 
 /** Terminal cells `text` occupies (uncoloured text). */
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
-
 export function displayWidth(text: string): number {
   // Almost every cell (codes, ids, times) is printable ASCII: one cell per character.
   if (PRINTABLE_ASCII.test(text)) return text.length;
@@ -186,27 +197,4 @@ export function formatIn(at: number, now: number): string {
 
 export function printJson(io: CliIO, value: unknown): void {
   io.out(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-/** Turn any failure into output and an exit code; a stack trace only with MOLTBOT_DEBUG=1. */
-export function reportError(io: CliIO, error: unknown, json: boolean): number {
-  let code: ErrorCode | "INTERNAL";
-  let message: string;
-  let exitCode: number;
-  if (isMoltbotError(error)) {
-    code = error.code;
-    message = error.message;
-    exitCode = error.exitCode;
-  } else {
-    code = "INTERNAL";
-    message = `Unexpected error: ${error instanceof Error ? error.message : String(error)}. Run again with MOLTBOT_DEBUG=1 for details.`;
-    exitCode = 3;
-  }
-  if (json) {
-    printJson(io, { error: { code, message } });
-  } else {
-    io.err(`moltbot: ${escapeControl(message)}\n`);
-  }
-  if (io.env.MOLTBOT_DEBUG === "1" && error instanceof Error && error.stack) io.err(`${error.stack}\n`);
-  return exitCode;
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { resolveChannel } from "../core/channels.js";
+import { CHANNEL_ALIASES, CHANNEL_NAMES, CORE_CHANNELS, resolveChannel } from "../core/channels.js";
+import type { ApproveResult, RejectResult, RequestResult, RevokeResult } from "../core/dm-pairing.js";
 import { MoltbotError } from "../errors.js";
 import {
   approveDmCode,
@@ -9,13 +10,14 @@ import {
   rejectDmCode,
   requestDmPairing,
   revokeDmSender,
+  type ChannelListError,
   type ChannelRequests,
 } from "../store/dm-store.js";
-import { collect, globalOptions, storeContextFor } from "./context.js";
-import { colors, escapeControl, formatAgo, formatIn, printJson, renderTable, type CliIO } from "./output.js";
+import { collect, slot, withHelp, withStateDirInHints, type Runner, type Show, type Verb } from "./kit.js";
+import { escapeControl, formatAgo, formatIn, renderTable } from "./output.js";
 
-type Action = (io: CliIO, command: Command, args: string[]) => Promise<void | number>;
-export type Runner = (action: Action) => (...args: unknown[]) => Promise<void>;
+/** @deprecated Import from kit.ts; kept until the completion rewrite stops importing it from here. */
+export type { Runner } from "./kit.js";
 
 function parseMeta(pairs: readonly string[]): Record<string, string> {
   const entries = pairs.map((pair): [string, string] => {
@@ -37,236 +39,260 @@ function formatMeta(meta: Record<string, string> | undefined): string {
 /** Under this much time left, the expiry is highlighted: approve now or the sender must ask again. */
 const EXPIRES_SOON_MS = 5 * 60 * 1000;
 
-function printChannelTable(io: CliIO, listed: ChannelRequests, now: number): void {
-  const c = colors(io);
+function printChannelTable(show: Show, listed: ChannelRequests, now: number): void {
+  const { c } = show;
   const channel = resolveChannel(listed.channel);
   const expiresAt = listed.requests.map((request) => Date.parse(request.expiresAt));
   const rows = listed.requests.map((request, index) => [
-    request.code,
+    // The code is escaped like every other cell: the file may hold anything, a gateway wrote it.
+    escapeControl(request.code),
     escapeControl(request.id),
     formatMeta(request.meta),
     formatAgo(Date.parse(request.createdAt), now),
     formatIn(expiresAt[index]!, now),
   ]);
-  io.out(
-    `${renderTable(
-      [
-        { header: "CODE", style: (text) => c.cyan.bold(text) },
-        { header: channel.idLabel, shrink: true },
-        { header: "META", shrink: true, optional: true },
-        { header: "REQUESTED", optional: true },
-        { header: "EXPIRES", style: (text, row) => (expiresAt[row]! - now < EXPIRES_SOON_MS ? c.yellow(text) : text) },
-      ],
-      rows,
-      io.columns,
-      c,
-    )}\n`,
-  );
+  const columns = [
+    { header: "CODE", style: (text: string) => c.cyan.bold(text) },
+    { header: channel.idLabel, shrink: true },
+    { header: "META", shrink: true, optional: true },
+    { header: "REQUESTED", optional: true },
+    {
+      header: "EXPIRES",
+      style: (text: string, row: number) => (expiresAt[row]! - now < EXPIRES_SOON_MS ? c.yellow(text) : text),
+    },
+  ];
+  show.out(`${renderTable(columns, rows, show.columns, c)}\n`);
 }
 
 /** The next command after a listing: the exact one when a single request waits. */
-function approveHint(channels: readonly ChannelRequests[]): string {
+function approveHint(show: Show, channels: readonly ChannelRequests[]): string {
   const requests = channels.flatMap((listed) =>
     listed.requests.map((request) => ({ channel: listed.channel, code: request.code })),
   );
-  if (requests.length === 1)
-    return `Approve it with: moltbot pairing approve ${requests[0]!.channel} ${requests[0]!.code}\n`;
-  const channel = channels.length === 1 ? channels[0]!.channel : "<channel>";
-  return `Approve one with: moltbot pairing approve ${channel} <CODE>\n`;
+  if (requests.length === 1) {
+    return `Approve it with: ${show.next("pairing", "approve", requests[0]!.channel, requests[0]!.code)}\n`;
+  }
+  const channel = channels.length === 1 ? channels[0]!.channel : slot("channel");
+  return `Approve one with: ${show.next("pairing", "approve", channel, slot("CODE"))}\n`;
 }
 
-const listAction: Action = async (io, command, [channelArg]) => {
-  const options = globalOptions(command);
-  const ctx = storeContextFor(io, options);
-  const now = ctx.now();
-  if (channelArg !== undefined) {
-    const listed = listDmRequests(ctx, channelArg);
-    if (options.json) return printJson(io, listed);
-    if (listed.requests.length === 0) {
-      io.err(`No pending ${listed.channel} pairing requests: nobody is waiting.\n`);
-      return;
+interface AllChannels {
+  channels: ChannelRequests[];
+  errors?: ChannelListError[];
+}
+
+const list: Verb<{ channel?: string }, ChannelRequests | AllChannels> = {
+  action: ({ args: [channelArg], options, store, globals }) => {
+    if (channelArg !== undefined && options.channel !== undefined) {
+      throw new MoltbotError(
+        "USAGE",
+        'Give the channel once: "moltbot pairing list <channel>" or "moltbot pairing list --channel <channel>".',
+      );
     }
-    printChannelTable(io, listed, now);
-    io.err(approveHint([listed]));
-    return;
-  }
-  const { channels, errors } = listAllDmRequests(ctx);
-  // One broken channel file never hides the others; it is reported, and the exit status says so.
-  const status = errors.length > 0 ? 3 : 0;
-  if (options.json) {
-    printJson(io, errors.length > 0 ? { channels, errors } : { channels });
-    return status;
-  }
-  for (const error of errors) io.err(`moltbot: ${escapeControl(error.message)}\n`);
-  if (channels.length === 0) {
-    if (errors.length === 0) io.err("No pending pairing requests on any channel: nobody is waiting.\n");
-    return status;
-  }
-  channels.forEach((listed, index) => {
-    io.out(`${index > 0 ? "\n" : ""}${colors(io).bold(listed.channel)} (${listed.requests.length} pending)\n`);
-    printChannelTable(io, listed, now);
-  });
-  io.err(approveHint(channels));
-  return status;
+    const channel = channelArg ?? options.channel;
+    if (channel !== undefined) return listDmRequests(store(), channel);
+    const all = listAllDmRequests(store());
+    if (all.errors.length === 0) return { channels: all.channels };
+    // Following a message's advice ("Run moltbot doctor") must act on this store.
+    const errors = all.errors.map((error) => ({
+      ...error,
+      message: withStateDirInHints(error.message, globals.stateDir),
+    }));
+    return { ...all, errors };
+  },
+  human: (listing, show) => {
+    const now = show.now();
+    if ("channel" in listing) {
+      if (listing.requests.length === 0) {
+        return show.err(`No pending ${listing.channel} pairing requests: nobody is waiting.\n`);
+      }
+      printChannelTable(show, listing, now);
+      return show.err(approveHint(show, [listing]));
+    }
+    listing.channels.forEach((listed, index) => {
+      show.out(`${index > 0 ? "\n" : ""}${show.c.bold(listed.channel)} (${listed.requests.length} pending)\n`);
+      printChannelTable(show, listed, now);
+    });
+    // A broken channel file hides nobody else: the others are listed, each broken one gets its error line.
+    for (const broken of listing.errors ?? []) show.err(`moltbot: ${escapeControl(broken.message)}\n`);
+    if (listing.channels.length > 0) show.err(approveHint(show, listing.channels));
+    else if (!listing.errors) show.err("No pending pairing requests on any channel: nobody is waiting.\n");
+  },
+  exit: (listing) => ("errors" in listing && listing.errors ? 3 : 0),
 };
 
-const requestAction: Action = async (io, command, [channel, senderId]) => {
-  const options = globalOptions(command);
-  const metaPairs = command.opts<{ meta?: string[] }>().meta;
-  const ctx = storeContextFor(io, options);
-  const result = await requestDmPairing(ctx, {
-    channel: channel!,
-    senderId: senderId!,
-    ...(metaPairs !== undefined ? { meta: parseMeta(metaPairs) } : {}),
-  });
-  if (options.json) return printJson(io, result);
-  const id = escapeControl(result.id);
-  const now = ctx.now();
-  switch (result.status) {
-    case "created":
-      // The reply quotes the sender's id: escape it line by line so the layout stays readable.
-      io.out(`${result.message!.split("\n").map(escapeControl).join("\n")}\n`);
-      io.err(
-        `Created ${result.channel} request ${result.code} for ${id}. Send the text above to the sender; approve with: moltbot pairing approve ${result.channel} ${result.code}\n`,
-      );
-      return;
-    case "pending":
-      io.out(
-        `${id} already has pending ${result.channel} code ${result.code} (expires ${formatIn(Date.parse(result.expiresAt!), now)}); nothing new to send.\n`,
-      );
-      io.err(`Approve with: moltbot pairing approve ${result.channel} ${result.code}\n`);
-      return;
-    case "capped":
-      io.out(
-        `${result.channel} already has the maximum number of pending requests; ${id} was ignored and nothing was stored.\n`,
-      );
-      io.err(`See them with: moltbot pairing list ${result.channel}\n`);
-      return;
-    case "allowed":
-      io.out(`${id} is already allowed on ${result.channel}; no code needed.\n`);
-      return;
-  }
+const request: Verb<{ meta?: string[] }, RequestResult> = {
+  action: ({ args: [channel, senderId], options, store }) =>
+    requestDmPairing(store(), {
+      channel: channel!,
+      senderId: senderId!,
+      ...(options.meta !== undefined ? { meta: parseMeta(options.meta) } : {}),
+    }),
+  human: (result, show) => {
+    const id = escapeControl(result.id);
+    const approve = () => show.next("pairing", "approve", result.channel, result.code!);
+    switch (result.status) {
+      case "created":
+        // The reply quotes the sender's id: escape it line by line so the layout stays readable.
+        show.out(`${result.message!.split("\n").map(escapeControl).join("\n")}\n`);
+        show.err(
+          `Created ${result.channel} request ${escapeControl(result.code!)} for ${id}. Send the text above to the sender; approve with: ${approve()}\n`,
+        );
+        return;
+      case "pending":
+        show.out(
+          `${id} already has pending ${result.channel} code ${escapeControl(result.code!)} (expires ${formatIn(Date.parse(result.expiresAt!), show.now())}); nothing new to send.\n`,
+        );
+        show.err(`Approve with: ${approve()}\n`);
+        return;
+      case "capped":
+        show.out(
+          `${result.channel} already has the maximum number of pending requests; ${id} was ignored and nothing was stored.\n`,
+        );
+        show.err(`See them with: ${show.next("pairing", "list", result.channel)}\n`);
+        return;
+      case "allowed":
+        show.out(`${id} is already allowed on ${result.channel}; no code needed.\n`);
+        return;
+    }
+  },
 };
 
-/** `approve <channel> <code>` or `approve --channel <channel> <code>`. */
+/** `approve <channel> <code>` or `approve --channel <channel> <code>`; the channel is checked before the store is. */
 function channelAndCode(
-  command: Command,
+  channelOption: string | undefined,
   args: (string | undefined)[],
   verb: string,
 ): { channel: string; code: string } {
-  const flag = command.opts<{ channel?: string }>().channel;
   const given = args.filter((arg): arg is string => arg !== undefined);
-  if (flag !== undefined && given.length === 1) return { channel: flag, code: given[0]! };
-  if (flag === undefined && given.length === 2) return { channel: given[0]!, code: given[1]! };
-  throw new MoltbotError(
-    "USAGE",
-    `Usage: moltbot pairing ${verb} <channel> <code> (or --channel <channel> <code>). Run "moltbot pairing list" to see pending codes.`,
-  );
+  let input: { channel: string; code: string } | undefined;
+  if (channelOption !== undefined && given.length === 1) input = { channel: channelOption, code: given[0]! };
+  if (channelOption === undefined && given.length === 2) input = { channel: given[0]!, code: given[1]! };
+  if (!input) {
+    throw new MoltbotError(
+      "USAGE",
+      `Usage: moltbot pairing ${verb} <channel> <code> (or --channel <channel> <code>). Run "moltbot pairing list" to see pending codes.`,
+    );
+  }
+  resolveChannel(input.channel);
+  return input;
 }
 
-const approveAction: Action = async (io, command, args) => {
-  const options = globalOptions(command);
-  const input = channelAndCode(command, args, "approve");
-  resolveChannel(input.channel);
-  const ctx = storeContextFor(io, options);
-  const result = await approveDmCode(ctx, input);
-  if (options.json) return printJson(io, result);
-  io.out(
-    `${colors(io).green("Approved")} ${result.channel} sender ${escapeControl(result.id)} (code ${result.code}).\n`,
-  );
-  io.err(`Tell the sender: "${result.message}"  Check with: moltbot pairing allowlist ${result.channel}\n`);
-};
-
-const rejectAction: Action = async (io, command, args) => {
-  const options = globalOptions(command);
-  const input = channelAndCode(command, args, "reject");
-  resolveChannel(input.channel);
-  const ctx = storeContextFor(io, options);
-  const result = await rejectDmCode(ctx, input);
-  if (options.json) return printJson(io, result);
-  io.out(
-    `${colors(io).yellow("Rejected")} ${result.channel} request ${result.code} from ${escapeControl(result.id)}.\n`,
-  );
-};
-
-const allowlistAction: Action = async (io, command, [channel]) => {
-  const options = globalOptions(command);
-  const ctx = storeContextFor(io, options);
-  const result = readDmAllowlist(ctx, channel!);
-  if (options.json) return printJson(io, result);
-  if (result.allowFrom.length === 0) {
-    io.err(
-      `No approved ${result.channel} senders yet. Approve one with: moltbot pairing approve ${result.channel} <CODE>\n`,
+const approve: Verb<{ channel?: string }, ApproveResult> = {
+  action: ({ args, options, store }) => approveDmCode(store(), channelAndCode(options.channel, args, "approve")),
+  human: (result, show) => {
+    show.out(
+      `${show.c.green("Approved")} ${result.channel} sender ${escapeControl(result.id)} (code ${escapeControl(result.code)}).\n`,
     );
-    return;
-  }
-  io.out(result.allowFrom.map((id) => `${escapeControl(id)}\n`).join(""));
+    show.err(
+      `Tell the sender: "${result.message}"  Check with: ${show.next("pairing", "allowlist", result.channel)}\n`,
+    );
+  },
 };
 
-const revokeAction: Action = async (io, command, [channel, senderId]) => {
-  const options = globalOptions(command);
-  const ctx = storeContextFor(io, options);
-  const result = await revokeDmSender(ctx, { channel: channel!, senderId: senderId! });
-  if (options.json) return printJson(io, result);
-  const id = escapeControl(result.id);
-  io.out(
-    result.removed
-      ? `Removed ${id} from the ${result.channel} allowlist.\n`
-      : `${id} was not on the ${result.channel} allowlist; nothing changed.\n`,
-  );
+const reject: Verb<{ channel?: string }, RejectResult> = {
+  action: ({ args, options, store }) => rejectDmCode(store(), channelAndCode(options.channel, args, "reject")),
+  human: (result, show) =>
+    show.out(
+      `${show.c.yellow("Rejected")} ${result.channel} request ${escapeControl(result.code)} from ${escapeControl(result.id)}.\n`,
+    ),
 };
+
+const allowlist: Verb<object, { channel: string; allowFrom: string[] }> = {
+  action: ({ args: [channel], store }) => readDmAllowlist(store(), channel!),
+  human: (result, show) => {
+    if (result.allowFrom.length > 0) return show.out(result.allowFrom.map((id) => `${escapeControl(id)}\n`).join(""));
+    show.err(
+      `No approved ${result.channel} senders yet. Approve one with: ${show.next("pairing", "approve", result.channel, slot("CODE"))}\n`,
+    );
+  },
+};
+
+const revoke: Verb<object, RevokeResult> = {
+  action: ({ args: [channel, senderId], store }) => revokeDmSender(store(), { channel: channel!, senderId: senderId! }),
+  human: (result, show) => {
+    const id = escapeControl(result.id);
+    show.out(
+      result.removed
+        ? `Removed ${id} from the ${result.channel} allowlist.\n`
+        : `${id} was not on the ${result.channel} allowlist; nothing changed.\n`,
+    );
+  },
+};
+
+/** The valid channel names, for help: a newcomer should not have to guess them. */
+function channelsNote(): string {
+  const aliases = Object.entries(CHANNEL_ALIASES);
+  const named = (name: string) => {
+    const alias = aliases.filter(([, target]) => target === name).map(([short]) => short);
+    return alias.length > 0 ? `${name} (or ${alias.join(", ")})` : name;
+  };
+  const core = CORE_CHANNELS.map((channel) => channel.name);
+  const extensions = CHANNEL_NAMES.filter((name) => !core.includes(name));
+  return `Channels: ${core.map(named).join(", ")}; extension channels: ${extensions.map(named).join(", ")}. Case-insensitive.`;
+}
 
 export function registerPairing(program: Command, run: Runner): void {
   const pairing = program
     .command("pairing")
-    .description("DM pairing: approve who may talk to the bot on a chat channel")
-    .addHelpText(
-      "after",
-      "\nExample:\n  $ moltbot pairing list telegram\n  $ moltbot pairing approve telegram ABCD2345",
-    );
+    .description("DM pairing: approve who may talk to the bot on a chat channel");
+  withHelp(pairing, {
+    notes: [channelsNote()],
+    examples: ["moltbot pairing list telegram", "moltbot pairing approve telegram ABCD2345"],
+  });
+  withHelp(program, { notes: [channelsNote()] });
 
-  pairing
-    .command("list [channel]")
-    .description("show live pairing requests, oldest first (all channels when none is given)")
-    .addHelpText(
-      "after",
-      "\nExamples:\n  $ moltbot pairing list telegram\n  $ moltbot pairing list --json | jq '.channels[].requests[].code'",
-    )
-    .action(run(listAction));
+  withHelp(
+    pairing
+      .command("list [channel]")
+      .description("show live pairing requests, oldest first (all channels when none is given)")
+      .option("--channel <channel>", "the channel, when given as an option")
+      .action(run(list)),
+    {
+      examples: ["moltbot pairing list telegram", "moltbot pairing list --json | jq '.channels[].requests[].code'"],
+    },
+  );
 
-  pairing
-    .command("request <channel> <senderId>")
-    .description("record a pairing request for a sender (what the gateway does when a stranger writes)")
-    .option("--meta <key=value>", "metadata to store with the request, e.g. username=alice (repeatable)", collect)
-    .addHelpText("after", "\nExample:\n  $ moltbot pairing request telegram 123456789 --meta username=alice")
-    .action(run(requestAction));
+  withHelp(
+    pairing
+      .command("request <channel> <senderId>")
+      .description("record a pairing request for a sender (what the gateway does when a stranger writes)")
+      .option("--meta <key=value>", "metadata to store with the request, e.g. username=alice (repeatable)", collect)
+      .action(run(request)),
+    { examples: ["moltbot pairing request telegram 123456789 --meta username=alice"] },
+  );
 
-  pairing
-    .command("approve [channel] [code]")
-    .description("approve a pending code: the sender joins the channel's allowlist")
-    .option("--channel <channel>", "the channel, when given as an option")
-    .addHelpText(
-      "after",
-      "\nExamples:\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot pairing approve --channel telegram abcd2345",
-    )
-    .action(run(approveAction));
+  withHelp(
+    pairing
+      .command("approve [channel] [code]")
+      .description("approve a pending code: the sender joins the channel's allowlist")
+      .option("--channel <channel>", "the channel, when given as an option")
+      .action(run(approve)),
+    { examples: ["moltbot pairing approve telegram ABCD2345", "moltbot pairing approve --channel telegram abcd2345"] },
+  );
 
-  pairing
-    .command("reject [channel] [code]")
-    .description("drop a pending code without approving it")
-    .option("--channel <channel>", "the channel, when given as an option")
-    .addHelpText("after", "\nExample:\n  $ moltbot pairing reject telegram ABCD2345")
-    .action(run(rejectAction));
+  withHelp(
+    pairing
+      .command("reject [channel] [code]")
+      .description("drop a pending code without approving it")
+      .option("--channel <channel>", "the channel, when given as an option")
+      .action(run(reject)),
+    { examples: ["moltbot pairing reject telegram ABCD2345"] },
+  );
 
-  pairing
-    .command("allowlist <channel>")
-    .description("show the approved senders of a channel, one per line")
-    .addHelpText("after", "\nExample:\n  $ moltbot pairing allowlist telegram")
-    .action(run(allowlistAction));
+  withHelp(
+    pairing
+      .command("allowlist <channel>")
+      .description("show the approved senders of a channel, one per line")
+      .action(run(allowlist)),
+    { examples: ["moltbot pairing allowlist telegram"] },
+  );
 
-  pairing
-    .command("revoke <channel> <senderId>")
-    .description("remove a sender from a channel's allowlist")
-    .addHelpText("after", "\nExample:\n  $ moltbot pairing revoke telegram 123456789")
-    .action(run(revokeAction));
+  withHelp(
+    pairing
+      .command("revoke <channel> <senderId>")
+      .description("remove a sender from a channel's allowlist")
+      .action(run(revoke)),
+    { examples: ["moltbot pairing revoke telegram 123456789"] },
+  );
 }

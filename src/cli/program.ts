@@ -1,7 +1,8 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { MoltbotError } from "../errors.js";
-import { escapeControl, reportError, type CliIO } from "./output.js";
-import type { Runner } from "./pairing.js";
+import { helpConfiguration } from "./help.js";
+import { createRunner, reportError, withHelp, type Runner } from "./kit.js";
+import { escapeControl, printJson, type CliIO } from "./output.js";
 
 declare const __MOLTBOT_VERSION__: string | undefined;
 const VERSION = typeof __MOLTBOT_VERSION__ === "string" ? __MOLTBOT_VERSION__ : "0.0.0-dev";
@@ -23,6 +24,7 @@ export interface Noun {
  * for devices, nodes or doctor (start-up time is budgeted, see README "Performance" / `npm run bench`):
  *   { name: "devices", load: async () => (await import("./devices.js")).registerDevices },
  * Help, --version and unknown words load every noun, so they behave as if all were registered.
+ * TO ADD A VERB, see kit.ts.
  */
 const NOUNS: Noun[] = [
   { name: "pairing", load: async () => (await import("./pairing.js")).registerPairing },
@@ -32,44 +34,62 @@ const NOUNS: Noun[] = [
   { name: "completion", load: async () => (await import("./completion.js")).registerCompletion, needsAllNouns: true },
 ];
 
-/** The nouns `argv` needs: only the one it names (skipping global options), else all of them. */
-export function nounsFor(argv: readonly string[]): Noun[] {
+/** What the command line asks for, read once before parsing (so even a usage error can be JSON). */
+export interface ArgvScan {
+  /** The arguments to parse: `help <command…>` becomes `<command…> --help`. */
+  argv: string[];
+  json: boolean;
+  /** The words that are neither options nor the value of --state-dir, before any `--`. */
+  words: string[];
+  /** The --state-dir given, so that hints in error messages keep it. */
+  stateDir?: string;
+}
+
+export function scanArgv(argv: readonly string[]): ArgvScan {
+  let json = false;
+  let stateDir: string | undefined;
+  const words: string[] = [];
+  let helpAt = -1;
+  let end = argv.length;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === "--state-dir") {
-      i++;
-      continue;
+    if (arg === "--") {
+      end = i;
+      break;
     }
-    if (arg === "--json" || arg.startsWith("--state-dir=")) continue;
-    const noun = arg.startsWith("-") ? undefined : NOUNS.find((candidate) => candidate.name === arg);
-    return noun && !noun.needsAllNouns ? [noun] : NOUNS;
+    if (arg === "--json") json = true;
+    else if (arg === "--state-dir") stateDir = argv[++i];
+    else if (arg.startsWith("--state-dir=")) stateDir = arg.slice("--state-dir=".length);
+    else if (!arg.startsWith("-")) {
+      if (words.length === 0 && arg === "help") helpAt = i;
+      words.push(arg);
+    }
   }
-  return NOUNS;
+  const scan = { json, ...(stateDir !== undefined ? { stateDir } : {}) };
+  if (helpAt === -1) return { argv: [...argv], words, ...scan };
+  // Commander's own `help a b` shows the help of `a` only; `a b --help` shows that of `a b`.
+  const rewritten = [...argv.slice(0, helpAt), ...argv.slice(helpAt + 1, end), "--help", ...argv.slice(end)];
+  return { argv: rewritten, words: words.slice(1), ...scan };
 }
 
-/** Whether the user asked for JSON, looked up before parsing so even usage errors come out as JSON. */
-function wantsJson(argv: readonly string[]): boolean {
-  const end = argv.indexOf("--");
-  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+/** The nouns a command line needs: only the one it names, else all of them. */
+export function nounsFor(scan: Pick<ArgvScan, "words">): Noun[] {
+  const noun = NOUNS.find((candidate) => candidate.name === scan.words[0]);
+  return noun && !noun.needsAllNouns ? [noun] : NOUNS;
 }
 
-/** The program with the nouns `argv` needs (all of them when `argv` is not given). */
-export async function buildProgram(io: CliIO, run: Runner, argv?: readonly string[]): Promise<Command> {
-  const registrars = await Promise.all((argv === undefined ? NOUNS : nounsFor(argv)).map((noun) => noun.load()));
+/** The program with the nouns the command line needs (all of them when no scan is given). */
+export async function buildProgram(io: CliIO, run: Runner, scan?: ArgvScan): Promise<Command> {
+  const registrars = await Promise.all((scan === undefined ? NOUNS : nounsFor(scan)).map((noun) => noun.load()));
+  const json = scan?.json ?? false;
   const program = new Command("moltbot")
     .description(
       "Approve who may talk to your Moltbot (DM pairing) and which devices may join its gateway (device pairing).",
     )
-    .version(VERSION, "-V, --version", "print the version")
-    .option("--json", "print one JSON document on stdout (errors too)")
+    .addOption(new Option("-V, --version", "print the version"))
+    .option("--json", "print one JSON document on stdout (errors, help and --version too)")
     .option("--state-dir <dir>", "state directory (default: $MOLTBOT_STATE_DIR, $CLAWDBOT_STATE_DIR, ~/.clawdbot)")
-    .configureHelp({
-      showGlobalOptions: true,
-      // A getter: commander reads it only when it shows help, so other commands never ask the terminal.
-      get helpWidth() {
-        return Math.min(io.columns, 100);
-      },
-    })
+    .configureHelp(helpConfiguration(json, () => Math.min(io.columns, 100)))
     .configureOutput({
       writeOut: (text) => io.out(text),
       // Commander's own error lines are replaced by ours (one line, with a hint, or JSON).
@@ -77,61 +97,49 @@ export async function buildProgram(io: CliIO, run: Runner, argv?: readonly strin
       outputError: () => {},
     })
     .showSuggestionAfterError(true)
-    .exitOverride()
-    .addHelpText(
-      "after",
-      "\nExamples:\n  $ moltbot pairing list\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot devices list",
-    );
+    .exitOverride();
+  program.on("option:version", () => {
+    if (json) printJson(io, { version: VERSION });
+    else io.out(`${VERSION}\n`);
+    throw new CommanderError(0, "commander.version", VERSION);
+  });
+  withHelp(program, {
+    examples: ["moltbot pairing list", "moltbot pairing approve telegram ABCD2345", "moltbot devices list"],
+  });
   for (const register of registrars) register(program, run);
   return program;
 }
 
-function usageMessage(error: CommanderError, argv: readonly string[]): string {
+function usageMessage(error: CommanderError, words: readonly string[]): string {
   const text = error.message
     .replace(/^error: /, "")
     .replace(/\n/g, " ")
     .trim();
-  // The noun and verb: the first two words that are neither options nor the value of --state-dir.
-  const words: string[] = [];
-  for (let i = 0; i < argv.length && words.length < 2; i++) {
-    if (argv[i] === "--state-dir") i++;
-    else if (!argv[i]!.startsWith("-")) words.push(argv[i]!);
-  }
-  // For an unknown command, point at the help of the command that does exist.
-  if (error.code === "commander.unknownCommand") words.pop();
-  const command = words.join(" ");
-  const help = command ? `moltbot ${command} --help` : "moltbot --help";
+  // Point at the help of the noun and verb typed; for an unknown command, at the one that exists.
+  const command = words.slice(0, 2);
+  if (error.code === "commander.unknownCommand") command.pop();
+  const help = command.length > 0 ? `moltbot ${command.join(" ")} --help` : "moltbot --help";
   return `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.?]$/.test(text) ? "" : "."} Run "${escapeControl(help)}" for usage.`;
 }
 
 /** Run the CLI on `argv` (without node and script) and return the exit code. */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
-  const json = wantsJson(argv);
+  const scan = scanArgv(argv);
   let exitCode = 0;
-  const run: Runner =
-    (action) =>
-    async (...args: unknown[]) => {
-      const command = args[args.length - 1] as Command;
-      const positional = args.slice(0, -2) as string[];
-      const status: unknown = await action(io, command, positional);
-      // An action may return its exit status when it has reported the outcome itself (doctor: 1 = problems left).
-      if (typeof status === "number") exitCode = status;
-    };
+  const run = createRunner(io, (status) => (exitCode = status));
   try {
-    const program = await buildProgram(io, run, argv);
-    await program.parseAsync([...argv], { from: "user" });
+    const program = await buildProgram(io, run, scan);
+    await program.parseAsync(scan.argv, { from: "user" });
   } catch (error) {
+    let failure = error;
     if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.exitCode === 0) {
-        return 0;
-      }
-      if (error.code === "commander.executeSubCommandAsync") return error.exitCode;
+      // Help and --version end with a CommanderError of exit code 0: they are done.
+      if (error.exitCode === 0) return 0;
       // `moltbot pairing` without a verb: commander's help-on-error is muted, so say what is missing (exit 2).
       const reported = error.code === "commander.help" ? new CommanderError(2, error.code, "missing command") : error;
-      exitCode = reportError(io, new MoltbotError("USAGE", usageMessage(reported, argv)), json);
-    } else {
-      exitCode = reportError(io, error, json);
+      failure = new MoltbotError("USAGE", usageMessage(reported, scan.words));
     }
+    exitCode = reportError(io, failure, scan);
   }
   return exitCode;
 }

@@ -1,8 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/program.js";
-import type { CliIO } from "../../src/cli/output.js";
 import { listTree, readJsonFile, runJson, runMoltbot, tempStateDir } from "../helpers.js";
 
 const MINUTE = 60_000;
@@ -289,38 +287,6 @@ describe("devices request and approve", () => {
     expect(yes.code).toBe(0);
     expect(yes.json.requestId).toBe("newer");
     expect(Object.keys(readJsonFile<object>(file))).toEqual(["older"]);
-  });
-
-  it("approve --latest asks y/N on a terminal and approves only on yes", async () => {
-    const stateDir = tempStateDir();
-    writeDevices(stateDir, "pending.json", { r1: pendingEntry("r1", "dev-1", Date.now()) });
-    const asked: string[] = [];
-    const run = async (answer: boolean) => {
-      let stdout = "";
-      let stderr = "";
-      const io: CliIO = {
-        out: (text) => void (stdout += text),
-        err: (text) => void (stderr += text),
-        color: false,
-        columns: 100,
-        interactive: true,
-        env: { MOLTBOT_STATE_DIR: stateDir },
-        readStdin: async () => "",
-        confirm: async (question) => {
-          asked.push(question);
-          return answer;
-        },
-      };
-      return { code: await runCli(["devices", "approve", "--latest"], io), stdout, stderr };
-    };
-    const declined = await run(false);
-    expect(declined.code).toBe(1);
-    expect(declined.stderr).toContain("moltbot devices approve r1");
-    expect(asked).toEqual(["Approve device dev-1?"]);
-    const accepted = await run(true);
-    expect(accepted.code).toBe(0);
-    expect(accepted.stdout).toContain("Approved device dev-1");
-    expect(Object.keys(readJsonFile<object>(devicesFile(stateDir, "paired.json")))).toEqual(["dev-1"]);
   });
 
   it("reject drops the request and leaves an existing pairing untouched", async () => {

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { completionModel } from "../../src/cli/completion.js";
-import type { Runner } from "../../src/cli/pairing.js";
+import type { Runner } from "../../src/cli/kit.js";
 import { buildProgram } from "../../src/cli/program.js";
 import { CHANNEL_NAMES } from "../../src/core/channels.js";
 import { ERROR_EXIT_CODES } from "../../src/errors.js";

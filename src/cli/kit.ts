@@ -1,0 +1,224 @@
+import type { ChalkInstance } from "chalk";
+import type { Command } from "commander";
+import { MoltbotError, isMoltbotError } from "../errors.js";
+import { createStoreContext, type StoreContext } from "../store/context.js";
+import { colors, escapeControl, printJson, type CliIO } from "./output.js";
+
+/*
+ * The verb kit. A verb is an action that takes typed input and RETURNS its result, plus how to show
+ * that result to a person. Everything every verb needs is done here, once: the global options
+ * (--json, --state-dir), the store context, printing the one JSON document, the exit status, and the
+ * next-command hints (which keep the user's --state-dir). A new verb is one `Verb` in its noun's
+ * module and one `.action(run(verb))` line.
+ */
+
+/** The options every command takes, wherever they appear on the line. */
+export interface Globals {
+  json: boolean;
+  stateDir?: string;
+}
+
+/** A word of a command line to suggest: a value (quoted for the shell when needed) or a placeholder. */
+export type Word = string | { slot: string };
+
+/** A placeholder the operator fills in, printed as `<NAME>` and never quoted. */
+export const slot = (name: string): Word => ({ slot: `<${name}>` });
+
+/** Quote an argument for a POSIX shell only when it needs it (a leading `~` would be expanded). */
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-][A-Za-z0-9_./:=@%+,~-]*$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The one way to print a command for the operator to run next: it names the state directory they
+ * chose with --state-dir (or a hint would act on another store), quotes every value for the shell,
+ * and escapes control characters so an id from the store cannot rewrite the terminal.
+ */
+export function nextCommand(globals: Pick<Globals, "stateDir">, ...words: Word[]): string {
+  const line = words.map((word) => (typeof word === "string" ? shellQuote(word) : word.slot));
+  if (globals.stateDir !== undefined) line.unshift(stateDirWords(globals.stateDir));
+  return escapeControl(`moltbot ${line.join(" ")}`);
+}
+
+// `--state-dir=-x`: a value that starts with "-" must not be read as an option.
+const stateDirWords = (dir: string): string =>
+  dir.startsWith("-") ? `--state-dir=${shellQuote(dir)}` : `--state-dir ${shellQuote(dir)}`;
+
+/**
+ * Messages from the store and core name commands without the state directory (they do not know
+ * it): give those the user's --state-dir too, so following an error's advice acts on the same store.
+ */
+export function withStateDirInHints(message: string, stateDir: string | undefined): string {
+  if (stateDir === undefined || stateDir.trim() === "") return message;
+  // Not in a pointer to help ("moltbot pairing --help"), which is the same in every state directory.
+  return message.replace(/(["`])moltbot (?!--state-dir)(?![^"`]*--help["`])/g, `$1moltbot ${stateDirWords(stateDir)} `);
+}
+
+/** Everything an action gets: its own options, its positional arguments, and the store. */
+export interface Run<O> {
+  options: O;
+  /** Positional arguments in the order the command declares them (undefined when optional and absent). */
+  args: (string | undefined)[];
+  globals: Globals;
+  /** The store context, made on first use (a verb that fails validation never resolves paths). */
+  store: () => StoreContext;
+  /** `nextCommand` with this invocation's --state-dir. */
+  next: (...words: Word[]) => string;
+  io: CliIO;
+  command: Command;
+}
+
+/** What a human-output renderer may use. Results go to `out` (stdout), hints and notes to `err`. */
+export interface Show {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  c: ChalkInstance;
+  columns: number;
+  now: () => number;
+  next: (...words: Word[]) => string;
+}
+
+export interface Verb<O, R> {
+  /** Do the work and return the result; throw a MoltbotError to fail. */
+  action: (run: Run<O>) => R | Promise<R>;
+  /** Show the result to a person (not called with --json). May throw to turn a result into a failure. */
+  human: (result: R, show: Show) => void;
+  /** The --json document (default: the result itself). */
+  json?: (result: R) => unknown;
+  /** The exit status of a result (default 0): verify and doctor report a negative outcome as a result. */
+  exit?: (result: R) => number;
+}
+
+/** Registers a verb as a commander action. */
+export type Runner = <O, R>(verb: Verb<O, R>) => (...args: unknown[]) => Promise<void>;
+
+/** The global options as commander parsed them; an empty --state-dir is refused, never a fallback. */
+function readGlobals(command: Command): Globals {
+  const options = command.optsWithGlobals<{ json?: boolean; stateDir?: string }>();
+  if (options.stateDir !== undefined && options.stateDir.trim() === "") {
+    // An unset shell variable (`--state-dir "$DIR"`) must not silently mean the real ~/.clawdbot.
+    throw new MoltbotError(
+      "USAGE",
+      "--state-dir is empty. Give the state directory (e.g. --state-dir ~/.clawdbot), or leave the option out to use $MOLTBOT_STATE_DIR or ~/.clawdbot.",
+    );
+  }
+  return { json: options.json === true, ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}) };
+}
+
+/** The store context for a command, saying once on stderr when two state dirs compete. */
+function storeContextFor(io: CliIO, globals: Globals): StoreContext {
+  const ctx = createStoreContext({
+    env: io.env,
+    ...(globals.stateDir !== undefined ? { stateDir: globals.stateDir } : {}),
+    ...(io.now !== undefined ? { now: io.now } : {}),
+  });
+  if (ctx.paths.warning) io.err(`moltbot: ${ctx.paths.warning}\n`);
+  return ctx;
+}
+
+/** Commander's repeatable-option collector. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+const isOutputFailure = (error: unknown): error is MoltbotError =>
+  isMoltbotError(error) && error.code === "OUTPUT_FAILED";
+
+/**
+ * The runner for one CLI invocation: `onExit` receives each verb's exit status. Output that cannot
+ * be written after the action succeeded is reported as such (exit 1, OUTPUT_FAILED).
+ */
+export function createRunner(io: CliIO, onExit: (status: number) => void): Runner {
+  return <O, R>(verb: Verb<O, R>) =>
+    async (...args: unknown[]) => {
+      // Commander calls an action with the declared arguments, then the options, then the command.
+      const command = args[args.length - 1] as Command;
+      const globals = readGlobals(command);
+      let ctx: StoreContext | undefined;
+      const next = (...words: Word[]) => nextCommand(globals, ...words);
+      const result = await verb.action({
+        options: command.opts() as O,
+        args: args.slice(0, -2) as (string | undefined)[],
+        globals,
+        store: () => (ctx ??= storeContextFor(io, globals)),
+        next,
+        io,
+        command,
+      });
+      try {
+        if (globals.json) printJson(io, verb.json ? verb.json(result) : result);
+        else
+          verb.human(result, {
+            out: io.out,
+            err: io.err,
+            c: colors(io),
+            columns: io.columns,
+            now: io.now ?? Date.now,
+            next,
+          });
+      } catch (error) {
+        if (isOutputFailure(error)) {
+          throw new MoltbotError(
+            "OUTPUT_FAILED",
+            `${error.message} The command itself completed; only its output was lost.`,
+          );
+        }
+        throw error;
+      }
+      onExit(verb.exit?.(result) ?? 0);
+    };
+}
+
+/**
+ * Turn any failure into output and an exit code: one line on stderr, or with --json the error
+ * document on stdout. A stack trace only with MOLTBOT_DEBUG=1. When stdout itself is broken, the
+ * line goes to stderr whatever the mode; if it was an error's document that could not be written,
+ * the line names that error and the exit code stays that error's.
+ */
+export function reportError(io: CliIO, error: unknown, globals: Globals): number {
+  let code: string;
+  let message: string;
+  let exitCode: number;
+  if (isMoltbotError(error)) {
+    code = error.code;
+    message = withStateDirInHints(error.message, globals.stateDir);
+    exitCode = error.exitCode;
+  } else {
+    code = "INTERNAL";
+    message = `Unexpected error: ${error instanceof Error ? error.message : String(error)}. Run again with MOLTBOT_DEBUG=1 for details.`;
+    exitCode = 3;
+  }
+  let line = message;
+  if (globals.json && code !== "OUTPUT_FAILED") {
+    try {
+      printJson(io, { error: { code, message } });
+      line = "";
+    } catch (failure) {
+      if (!isOutputFailure(failure)) throw failure;
+      line = `${failure.message} The command failed: ${message}`;
+    }
+  }
+  if (line !== "") io.err(`moltbot: ${escapeControl(line)}\n`);
+  if (io.env.MOLTBOT_DEBUG === "1" && error instanceof Error && error.stack) io.err(`${error.stack}\n`);
+  return exitCode;
+}
+
+/** What a command's help shows beyond commander's own: notes (e.g. the valid channels) and examples. */
+export interface HelpExtras {
+  notes: string[];
+  examples: string[];
+}
+
+const helpExtras = new WeakMap<Command, HelpExtras>();
+
+/** Add notes and examples (command lines without the `$ `) to a command's help, text and --json. */
+export function withHelp(command: Command, extras: Partial<HelpExtras>): Command {
+  const current = helpExtras.get(command) ?? { notes: [], examples: [] };
+  helpExtras.set(command, {
+    notes: [...current.notes, ...(extras.notes ?? [])],
+    examples: [...current.examples, ...(extras.examples ?? [])],
+  });
+  return command;
+}
+
+export const extrasOf = (command: Command): HelpExtras => helpExtras.get(command) ?? { notes: [], examples: [] };
