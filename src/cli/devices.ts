@@ -17,6 +17,7 @@ import {
   rotateDevice,
   verifyDevice,
 } from "../store/device-store.js";
+import { completes } from "./completion-kinds.js";
 import { collect, globalOptions, storeContextFor, type GlobalOptions } from "./context.js";
 import { colors, escapeControl, formatAgo, printJson, renderTable, type CliIO } from "./output.js";
 import type { Runner } from "./pairing.js";
@@ -358,12 +359,14 @@ export function registerDevices(program: Command, run: Runner): void {
       "\nExamples:\n  $ moltbot devices approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70\n  $ moltbot devices approve --latest\n  $ moltbot devices approve --latest --yes --json",
     )
     .action(run(approveAction));
+  completes(devices, "approve", { id: "device-request" });
 
   devices
     .command("reject <id>")
     .description("drop a pending request (by request id or device id); an existing pairing is untouched")
     .addHelpText("after", "\nExample:\n  $ moltbot devices reject 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70")
     .action(run(rejectAction));
+  completes(devices, "reject", { id: "device-request" });
 
   devices
     .command("rotate")
@@ -373,6 +376,7 @@ export function registerDevices(program: Command, run: Runner): void {
     .option("--scope <scope>", "replace the token's scopes (repeatable)", collect)
     .addHelpText("after", "\nExample:\n  $ TOKEN=$(moltbot devices rotate --device ada-iphone --role node)")
     .action(run(rotateAction));
+  completes(devices, "rotate", { "--device": "paired-device" });
 
   devices
     .command("revoke")
@@ -381,12 +385,14 @@ export function registerDevices(program: Command, run: Runner): void {
     .requiredOption("--role <role>", "the role whose token to revoke")
     .addHelpText("after", "\nExample:\n  $ moltbot devices revoke --device ada-iphone --role operator")
     .action(run(revokeAction));
+  completes(devices, "revoke", { "--device": "paired-device" });
 
   devices
     .command("remove <deviceId>")
     .description("unpair a device and drop its pending requests")
     .addHelpText("after", "\nExample:\n  $ moltbot devices remove ada-iphone")
     .action(run(removeAction));
+  completes(devices, "remove", { deviceId: "paired-device" });
 
   devices
     .command("verify")
@@ -400,4 +406,5 @@ export function registerDevices(program: Command, run: Runner): void {
     )
     // Returns its exit status (runCli honours it): with --json a failed check is a result, not an error.
     .action(run(verifyAction as unknown as Action));
+  completes(devices, "verify", { "--device": "paired-device" });
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { approveNode, listNodeRequests, rejectNode } from "../store/node-store.js";
+import { completes } from "./completion-kinds.js";
 import { globalOptions, storeContextFor } from "./context.js";
 import { colors, escapeControl, formatAgo, printJson, renderTable } from "./output.js";
 import type { Runner } from "./pairing.js";
@@ -85,10 +86,12 @@ export function registerNodes(program: Command, run: Runner): void {
     .description("approve a pending node request; the node gets a token (never printed)")
     .addHelpText("after", "\nExample:\n  $ moltbot nodes approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70")
     .action(run(approveAction));
+  completes(nodes, "approve", { requestId: "node-request" });
 
   nodes
     .command("reject <requestId>")
     .description("drop a pending node request")
     .addHelpText("after", "\nExample:\n  $ moltbot nodes reject 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70")
     .action(run(rejectAction));
+  completes(nodes, "reject", { requestId: "node-request" });
 }

@@ -11,6 +11,7 @@ import {
   revokeDmSender,
   type ChannelRequests,
 } from "../store/dm-store.js";
+import { completes } from "./completion-kinds.js";
 import { collect, globalOptions, storeContextFor } from "./context.js";
 import { colors, escapeControl, formatAgo, formatIn, printJson, renderTable, type CliIO } from "./output.js";
 
@@ -226,6 +227,7 @@ export function registerPairing(program: Command, run: Runner): void {
       "\nExamples:\n  $ moltbot pairing list telegram\n  $ moltbot pairing list --json | jq '.channels[].requests[].code'",
     )
     .action(run(listAction));
+  completes(pairing, "list", { channel: "channel" });
 
   pairing
     .command("request <channel> <senderId>")
@@ -233,6 +235,7 @@ export function registerPairing(program: Command, run: Runner): void {
     .option("--meta <key=value>", "metadata to store with the request, e.g. username=alice (repeatable)", collect)
     .addHelpText("after", "\nExample:\n  $ moltbot pairing request telegram 123456789 --meta username=alice")
     .action(run(requestAction));
+  completes(pairing, "request", { channel: "channel" });
 
   pairing
     .command("approve [channel] [code]")
@@ -243,6 +246,7 @@ export function registerPairing(program: Command, run: Runner): void {
       "\nExamples:\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot pairing approve --channel telegram abcd2345",
     )
     .action(run(approveAction));
+  completes(pairing, "approve", { channel: "channel", code: "dm-code", "--channel": "channel" });
 
   pairing
     .command("reject [channel] [code]")
@@ -250,16 +254,19 @@ export function registerPairing(program: Command, run: Runner): void {
     .option("--channel <channel>", "the channel, when given as an option")
     .addHelpText("after", "\nExample:\n  $ moltbot pairing reject telegram ABCD2345")
     .action(run(rejectAction));
+  completes(pairing, "reject", { channel: "channel", code: "dm-code", "--channel": "channel" });
 
   pairing
     .command("allowlist <channel>")
     .description("show the approved senders of a channel, one per line")
     .addHelpText("after", "\nExample:\n  $ moltbot pairing allowlist telegram")
     .action(run(allowlistAction));
+  completes(pairing, "allowlist", { channel: "channel" });
 
   pairing
     .command("revoke <channel> <senderId>")
     .description("remove a sender from a channel's allowlist")
     .addHelpText("after", "\nExample:\n  $ moltbot pairing revoke telegram 123456789")
     .action(run(revokeAction));
+  completes(pairing, "revoke", { channel: "channel" });
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { MoltbotError } from "../errors.js";
+import { completes } from "./completion-kinds.js";
 import { escapeControl, reportError, type CliIO } from "./output.js";
 import type { Runner } from "./pairing.js";
 
@@ -29,7 +30,13 @@ const NOUNS: Noun[] = [
   { name: "devices", load: async () => (await import("./devices.js")).registerDevices },
   { name: "nodes", load: async () => (await import("./nodes.js")).registerNodes },
   { name: "doctor", load: async () => (await import("./doctor.js")).registerDoctor },
-  { name: "completion", load: async () => (await import("./completion.js")).registerCompletion, needsAllNouns: true },
+  { name: "completion", load: async () => (await import("./completion.js")).registerCompletion },
+  // The hidden entry shell completion calls on TAB: it answers from the whole program.
+  {
+    name: "__complete",
+    load: async () => (await import("./completion.js")).registerCompletionEngine,
+    needsAllNouns: true,
+  },
 ];
 
 /** The nouns `argv` needs: only the one it names (skipping global options), else all of them. */
@@ -82,6 +89,7 @@ export async function buildProgram(io: CliIO, run: Runner, argv?: readonly strin
       "after",
       "\nExamples:\n  $ moltbot pairing list\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot devices list",
     );
+  completes(program, "", { "--state-dir": "state-dir" });
   for (const register of registrars) register(program, run);
   return program;
 }
