@@ -84,11 +84,21 @@ export function splitBashLine(line: string, wordBreaks: string): { words: string
 // Characters that never need quoting on a bash command line (anywhere in a word).
 const BARE = /^[A-Za-z0-9_./:@%+,=-]$/;
 
-/** `text` quoted for bash: bare, inside an open '…', or inside an open "…" (readline closes the quote). */
+/**
+ * `text` quoted for bash: bare, or inside a quote the user opened. In a quote, readline closes it after
+ * a single match, but only when the character before the cursor is not that quote itself; so a text
+ * that ends with one (`it'` becomes `it'\''`, which reopens the quote) gets its closing quote from us.
+ * `!` is never left where history expansion would see it (`\!`, or `'!'` outside the double quotes).
+ */
 export function quoteForBash(text: string, quote: "'" | '"' | undefined): string {
-  if (quote === "'") return text.replace(/'/g, `'\\''`);
-  if (quote === '"') return text.replace(/[$`"\\]/g, (char) => `\\${char}`).replace(/!/g, `"'!'"`);
-  return [...text].map((char) => (BARE.test(char) || char.codePointAt(0)! > 0x7f ? char : `\\${char}`)).join("");
+  if (quote === undefined) {
+    return [...text].map((char) => (BARE.test(char) || char.codePointAt(0)! > 0x7f ? char : `\\${char}`)).join("");
+  }
+  const quoted =
+    quote === "'"
+      ? text.replace(/'/g, `'\\''`)
+      : text.replace(/[$`"\\]/g, (char) => `\\${char}`).replace(/!/g, `"'!'"`);
+  return quoted.endsWith(quote) ? `${quoted}${quote}` : quoted;
 }
 
 /**

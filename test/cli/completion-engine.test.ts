@@ -370,6 +370,10 @@ describe("bash: every candidate is quoted for the command line", () => {
     "x=y:z",
     "é ü",
     "-rf",
+    "ends'",
+    'ends"',
+    "ends!",
+    QUOTEY,
   ];
 
   it.each([
@@ -378,6 +382,9 @@ describe("bash: every candidate is quoted for the command line", () => {
     { text: HOSTILE[0], quote: undefined, expected: "\\$\\(touch\\$\\{IFS\\}pwned\\)" },
     { text: HOSTILE[2], quote: undefined, expected: "\\;touch\\ pwned" },
     { text: "it's", quote: "'" as const, expected: "it'\\''s" },
+    { text: "it'", quote: "'" as const, expected: "it'\\'''" },
+    { text: 'a "b"', quote: '"' as const, expected: 'a \\"b\\""' },
+    { text: "a!!", quote: '"' as const, expected: `a"'!'""'!'""` },
     { text: "$x`y`", quote: '"' as const, expected: "\\$x\\`y\\`" },
   ])("$text inside $quote → $expected", ({ text, quote, expected }) => {
     expect(quoteForBash(text, quote)).toBe(expected);
@@ -385,16 +392,14 @@ describe("bash: every candidate is quoted for the command line", () => {
 
   it.each(NASTY)("bash itself reads %j back, literally, in each quoting context, and runs nothing", (text) => {
     const cwd = tempDir();
-    for (const [open, close] of [
-      ["", ""],
-      ["'", "'"],
-      ['"', '"'],
-    ] as const) {
-      const quote = open === "" ? undefined : open;
-      const script = `set -H; printf '%s\\0' ${open}${quoteForBash(text, quote)}${close}`;
+    for (const quote of [undefined, "'", '"'] as const) {
+      const inserted = quoteForBash(text, quote);
+      // What readline does after inserting a single match inside a quote the user opened.
+      const closing = quote === undefined || inserted.endsWith(quote) ? "" : quote;
+      const script = `printf '%s\\0' ${quote ?? ""}${inserted}${closing}`;
       const run = spawnSync("bash", ["--norc", "--noprofile", "-c", script], { cwd, encoding: "utf8" });
-      expect(run.stderr, `${open}…${close}`).toBe("");
-      expect(run.stdout, `${open}…${close}`).toBe(`${text}\0`);
+      expect(run.stderr, `quote ${quote}`).toBe("");
+      expect(run.stdout, `quote ${quote}`).toBe(`${text}\0`);
     }
     expect(fs.readdirSync(cwd)).toEqual([]);
   });

@@ -183,7 +183,8 @@ beforeAll(() => {
   stateDir = completionStore({ now: Date.now(), stateDir: path.join(shared, "state") });
   otherStateDir = completionStore({
     now: Date.now(),
-    stateDir: path.join(shared, "other"),
+    // A space in its path: the shells must hand over the typed --state-dir without its quotes.
+    stateDir: path.join(shared, "other store"),
     telegramCodes: ["OTHR2345"],
     pairedDevices: ["other-phone"],
   });
@@ -244,9 +245,13 @@ _moltbot; printf '%s\\n' "\${COMPREPLY[@]}"`;
   });
 
   it("reads the store named by a --state-dir typed earlier on the line (either spelling)", () => {
-    expect(bashComplete(`moltbot --state-dir ${otherStateDir} pairing approve telegram `)).toEqual(["OTHR2345"]);
-    expect(bashComplete(`moltbot --state-dir=${otherStateDir} devices remove `)).toEqual(["other-phone"]);
-    expect(bashComplete(`moltbot pairing approve --state-dir '${otherStateDir}' telegram O`)).toEqual(["OTHR2345"]);
+    const other = shq(otherStateDir);
+    expect(bashComplete(`moltbot --state-dir ${other} pairing approve telegram `)).toEqual(["OTHR2345"]);
+    expect(bashComplete(`moltbot --state-dir=${other} devices remove `)).toEqual(["other-phone"]);
+    expect(bashComplete(`moltbot pairing approve --state-dir ${other} telegram O`)).toEqual(["OTHR2345"]);
+    expect(bashComplete(`moltbot --state-dir ${otherStateDir.replace(/ /g, "\\ ")} devices remove o`)).toEqual([
+      "other-phone",
+    ]);
   });
 
   it("completes directories for --state-dir (bash's own directory completion)", () => {
@@ -296,7 +301,7 @@ describe("fish: its own completion of a command line (complete -C)", () => {
   });
 
   it("reads the store of a --state-dir typed earlier, and completes directories for it", () => {
-    expect(fishComplete(`moltbot --state-dir ${otherStateDir} pairing approve telegram `)).toEqual(["OTHR2345"]);
+    expect(fishComplete(`moltbot --state-dir ${shq(otherStateDir)} pairing approve telegram `)).toEqual(["OTHR2345"]);
     expect(fishComplete(`moltbot --state-dir ${dirs}/only-`)).toEqual([`${dirs}/only-dir-xyz/`]);
     expect(fishComplete(`moltbot --state-dir=${dirs}/only-`)).toEqual([`--state-dir=${dirs}/only-dir-xyz/`]);
   });
@@ -321,10 +326,11 @@ const TYPED = (): { keys: string; argv: string[] }[] => [
   { keys: "pairing list --js\t", argv: ["pairing", "list", "--json"] },
   { keys: "doctor --f\t", argv: ["doctor", "--fix"] },
   {
-    keys: `--state-dir ${otherStateDir} pairing approve telegram \t`,
+    keys: `--state-dir ${shq(otherStateDir)} pairing approve telegram \t`,
     argv: ["--state-dir", otherStateDir, "pairing", "approve", "telegram", "OTHR2345"],
   },
   { keys: `--state-dir ${dirs}/only-\t`, argv: ["--state-dir", `${dirs}/only-dir-xyz/`] },
+  { keys: `pairing list --state-dir=${dirs}/only-\t`, argv: ["pairing", "list", `--state-dir=${dirs}/only-dir-xyz/`] },
   { keys: "devices approve 6f\t", argv: ["devices", "approve", WAITING_REQUEST] },
   {
     keys: "devices rotate --role node --device ph\t",
@@ -336,6 +342,10 @@ const TYPED = (): { keys: string; argv: string[] }[] => [
   { keys: "devices remove \\`\t", argv: ["devices", "remove", HOSTILE[1]] },
   { keys: "devices remove \\;\t", argv: ["devices", "remove", HOSTILE[2]] },
   { keys: "devices remove spa\t", argv: ["devices", "remove", QUOTEY] },
+  // Inside a quote the user opened: completed within it, closed by the shell.
+  { keys: "devices remove 'spa\t", argv: ["devices", "remove", QUOTEY] },
+  { keys: 'devices remove "spa\t', argv: ["devices", "remove", QUOTEY] },
+  { keys: 'devices remove "\\$\t', argv: ["devices", "remove", HOSTILE[0]] },
   { keys: "pairing approve telegram \\$\t", argv: ["pairing", "approve", "telegram", HOSTILE[0]] },
   { keys: "pairing approve telegram \\`\t", argv: ["pairing", "approve", "telegram", HOSTILE[1]] },
   { keys: "pairing approve telegram \\;\t", argv: ["pairing", "approve", "telegram", HOSTILE[2]] },
