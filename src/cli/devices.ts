@@ -1,3 +1,4 @@
+import { completes } from "./completion-kinds.js";
 import { Option, type Command } from "commander";
 import {
   validateDeviceId,
@@ -415,4 +416,12 @@ export function registerDevices(program: Command, run: Runner): void {
       ],
     },
   );
+
+  // What each argument completes to in the shells (completion-engine.ts).
+  completes(devices, "approve", { id: "device-request" });
+  completes(devices, "reject", { id: "device-request" });
+  completes(devices, "rotate", { "--device": "paired-device" });
+  completes(devices, "revoke", { "--device": "paired-device" });
+  completes(devices, "remove", { deviceId: "paired-device", "--device": "paired-device" });
+  completes(devices, "verify", { "--device": "paired-device" });
 }

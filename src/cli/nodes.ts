@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { completes } from "./completion-kinds.js";
 import { approveNode, listNodeRequests, rejectNode } from "../store/node-store.js";
 import { slot, withHelp, type Runner, type Verb } from "./kit.js";
 import { escapeControl, formatAgo, renderTable } from "./output.js";
@@ -69,4 +70,8 @@ export function registerNodes(program: Command, run: Runner): void {
   withHelp(nodes.command("reject <requestId>").description("drop a pending node request").action(run(reject)), {
     examples: ["moltbot nodes reject 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70"],
   });
+
+  // What each argument completes to in the shells (completion-engine.ts).
+  completes(nodes, "approve", { requestId: "node-request" });
+  completes(nodes, "reject", { requestId: "node-request" });
 }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { completes } from "./completion-kinds.js";
 import { CHANNEL_ALIASES, CHANNEL_NAMES, CORE_CHANNELS, resolveChannel } from "../core/channels.js";
 import type { ApproveResult, RejectResult, RequestResult, RevokeResult } from "../core/dm-pairing.js";
 import { MoltbotError } from "../errors.js";
@@ -295,4 +296,12 @@ export function registerPairing(program: Command, run: Runner): void {
       .action(run(revoke)),
     { examples: ["moltbot pairing revoke telegram 123456789"] },
   );
+
+  // What each argument completes to in the shells (completion-engine.ts).
+  completes(pairing, "list", { channel: "channel", "--channel": "channel" });
+  completes(pairing, "request", { channel: "channel" });
+  completes(pairing, "approve", { channel: "channel", code: "dm-code", "--channel": "channel" });
+  completes(pairing, "reject", { channel: "channel", code: "dm-code", "--channel": "channel" });
+  completes(pairing, "allowlist", { channel: "channel" });
+  completes(pairing, "revoke", { channel: "channel" });
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { MoltbotError } from "../errors.js";
+import { completes } from "./completion-kinds.js";
 import { helpConfiguration } from "./help.js";
 import { createRunner, reportError, withHelp, type Runner } from "./kit.js";
 import { escapeControl, printJson, type CliIO } from "./output.js";
@@ -31,7 +32,13 @@ const NOUNS: Noun[] = [
   { name: "devices", load: async () => (await import("./devices.js")).registerDevices },
   { name: "nodes", load: async () => (await import("./nodes.js")).registerNodes },
   { name: "doctor", load: async () => (await import("./doctor.js")).registerDoctor },
-  { name: "completion", load: async () => (await import("./completion.js")).registerCompletion, needsAllNouns: true },
+  { name: "completion", load: async () => (await import("./completion.js")).registerCompletion },
+  // The hidden entry shell completion calls on TAB: it answers from the whole program.
+  {
+    name: "__complete",
+    load: async () => (await import("./completion.js")).registerCompletionEngine,
+    needsAllNouns: true,
+  },
 ];
 
 /** What the command line asks for, read once before parsing (so even a usage error can be JSON). */
@@ -106,6 +113,7 @@ export async function buildProgram(io: CliIO, run: Runner, scan?: ArgvScan): Pro
   withHelp(program, {
     examples: ["moltbot pairing list", "moltbot pairing approve telegram ABCD2345", "moltbot devices list"],
   });
+  completes(program, "", { "--state-dir": "state-dir" });
   for (const register of registrars) register(program, run);
   return program;
 }

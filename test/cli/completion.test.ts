@@ -1,27 +1,25 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { Command } from "commander";
-import { beforeAll, describe, expect, it } from "vitest";
-import { completionModel, completionScript, type Shell } from "../../src/cli/completion.js";
-import { buildProgram } from "../../src/cli/program.js";
-import type { Runner } from "../../src/cli/pairing.js";
-import { CHANNEL_NAMES } from "../../src/core/channels.js";
-import { createStoreContext } from "../../src/store/context.js";
-import { requestNode } from "../../src/store/node-store.js";
-import { BIN, cliEnv, runMoltbot, tempDir, tempStateDir } from "../helpers.js";
-import { runInProcess } from "./fake-io.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { COMPLETION_SCRIPTS, SHELLS, type Shell } from "../../src/cli/completion.js";
+import { nounsFor } from "../../src/cli/program.js";
+import { BIN, ROOT, cliEnv, runMoltbot, tempDir, tempStateDir } from "../helpers.js";
+import { HOSTILE, NODE_REQUEST, QUOTEY, WAITING_REQUEST, completionStore } from "./completion-fixture.js";
+import { startShell, type ShellSession } from "./completion-terminal.js";
 
-const has = (shell: string) => spawnSync(shell, ["-c", "exit 0"]).status === 0;
-const HAS_ZSH = has("zsh");
-const HAS_FISH = has("fish");
-const skipped = (shell: string, present: boolean) =>
-  present ? "" : ` (skipped: ${shell} is not installed; .ci/run installs it)`;
+/*
+ * Completion through the real thing: the built CLI, and bash, zsh and fish running the scripts it
+ * prints. zsh and fish are required (.ci/run installs them): without them these tests fail.
+ */
+
+const shq = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
 /** The scripts as the built CLI prints them (what a user sources). */
 const scripts = {} as Record<Shell, string>;
 beforeAll(async () => {
-  for (const shell of ["bash", "zsh", "fish"] as const) {
+  for (const shell of SHELLS) {
     const run = await runMoltbot(["completion", shell], { stateDir: tempStateDir() });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toBe("");
@@ -29,368 +27,346 @@ beforeAll(async () => {
   }
 });
 
-/** A state dir with two pending telegram requests, and a PATH on which `moltbot` is the built CLI. */
-async function fixture() {
-  const stateDir = tempStateDir();
-  const codes: string[] = [];
-  for (const [id, name] of [
-    ["111", "alice"],
-    ["222", "bob"],
-  ]) {
-    const run = await runInProcess(["pairing", "request", "telegram", id!, "--meta", `username=${name}`, "--json"], {
-      stateDir,
-    });
-    codes.push((JSON.parse(run.stdout) as { code: string }).code);
-  }
-  const binDir = tempDir("moltbot-bin-");
-  fs.writeFileSync(path.join(binDir, "moltbot"), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, {
-    mode: 0o755,
-  });
-  const dir = tempDir("moltbot-completion-");
-  const files = {} as Record<Shell, string>;
-  for (const shell of ["bash", "zsh", "fish"] as const) {
-    files[shell] = path.join(dir, `moltbot.${shell}`);
-    fs.writeFileSync(files[shell], scripts[shell]);
-  }
-  const env = cliEnv(stateDir, { PATH: `${binDir}:${process.env.PATH ?? ""}` });
-  return { stateDir, codes, env, files };
-}
-type Fixture = Awaited<ReturnType<typeof fixture>>;
-
-const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
-
-/** Source the bash script, fill COMP_WORDS (the last word is the one being completed), call _moltbot. */
-function bashComplete(f: Fixture, words: string[]): string[] {
-  const program = `source ${shellQuote(f.files.bash)}
-COMP_WORDS=(${words.map(shellQuote).join(" ")}); COMP_CWORD=${words.length - 1}
-_moltbot; printf '%s\\n' "\${COMPREPLY[@]}"`;
-  const run = spawnSync("bash", ["--norc", "--noprofile", "-c", program], {
-    env: f.env,
-    encoding: "utf8",
-    timeout: 20_000,
-  });
-  expect(run.stderr).toBe("");
-  return run.stdout.split("\n").filter((line) => line !== "");
-}
-
-/** zsh has no completion system outside an interactive line editor: stub its builtins to print candidates. */
-function zshComplete(f: Fixture, words: string[]): string[] {
-  const program = `compdef() { :; }
-_describe() { [[ $1 == -t ]] && shift 2; local -a names; names=("\${(@P)2}"); print -rl -- "\${names[@]%%:*}"; }
-compadd() { while [[ $1 == -* ]]; do if [[ $1 == -- ]]; then shift; break; fi; [[ $1 == -M ]] && shift; shift; done; print -rl -- "$@"; }
-_files() { print -r -- '<directories>'; }
-source ${shellQuote(f.files.zsh)}
-words=(${words.map(shellQuote).join(" ")}); CURRENT=${words.length}
-_moltbot`;
-  const run = spawnSync("zsh", ["-f", "-c", program], { env: f.env, encoding: "utf8", timeout: 20_000 });
-  expect(run.stderr).toBe("");
-  return run.stdout.split("\n").filter((line) => line !== "");
-}
-
-/** fish completes a command line for real with `complete -C`; keep the candidates, drop descriptions. */
-function fishComplete(f: Fixture, line: string): string[] {
-  const run = spawnSync(
-    "fish",
-    ["--no-config", "-c", `source ${shellQuote(f.files.fish)}; complete -C ${shellQuote(line)}`],
-    {
-      env: f.env,
-      encoding: "utf8",
-      timeout: 20_000,
-    },
-  );
-  expect(run.stderr).toBe("");
-  return run.stdout
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => l.split("\t")[0]!);
-}
-
-describe("completion model", () => {
-  const noop: Runner = () => async () => {};
-  const io = {
-    out: () => {},
-    err: () => {},
-    color: false,
-    columns: 80,
-    interactive: false,
-    env: {},
-    readStdin: async () => "",
-    confirm: async () => false,
-  };
-
-  it("has a node for every visible command of the program, with its own and the global options", async () => {
-    const program = await buildProgram(io, noop);
-    const nodes = completionModel(program);
-    const paths = nodes.map((node) => node.path);
-    const walk = (command: Command, prefix: string): string[] =>
-      command.commands.flatMap((sub) => {
-        const at = prefix ? `${prefix} ${sub.name()}` : sub.name();
-        return [at, ...walk(sub, at)];
-      });
-    expect(paths).toEqual(["", ...walk(program, "")]);
-    const approve = nodes.find((node) => node.path === "pairing approve")!;
-    expect(approve.args).toEqual(["channel", "code"]);
-    expect(approve.options.map((o) => o.name)).toEqual(
-      expect.arrayContaining(["--channel", "--json", "--state-dir", "--help"]),
-    );
-    expect(approve.valueOptions).toEqual({ "--channel": "channel", "--state-dir": "dir" });
-    expect(nodes.find((node) => node.path === "completion")!.args).toEqual(["choices:bash,zsh,fish"]);
-    // The hidden helper the scripts call is not offered to the operator.
-    expect(nodes.flatMap((node) => node.options.map((o) => o.name))).not.toContain("--codes");
-  });
-
-  it("follows the program: a command added to it appears in every script, with no list to update", () => {
-    const program = new Command("moltbot").option("--json", "json");
-    program
-      .command("widgets")
-      .description("manage widgets")
-      .command("frobnicate <channel>")
-      .option("--hard", "frob hard");
-    for (const shell of ["bash", "zsh", "fish"] as const) {
-      const script = completionScript(shell, program);
-      expect(script, shell).toContain("widgets frobnicate");
-      expect(script, shell).toContain("--hard");
-    }
-  });
-});
-
-describe("completion scripts", () => {
-  it("bash -n accepts the bash script", () => {
-    const dir = tempDir();
-    fs.writeFileSync(path.join(dir, "moltbot.bash"), scripts.bash);
-    const run = spawnSync("bash", ["-n", path.join(dir, "moltbot.bash")], { encoding: "utf8" });
-    expect(run.stderr).toBe("");
-    expect(run.status).toBe(0);
-  });
-
-  it(`zsh -n accepts the zsh script${skipped("zsh", HAS_ZSH)}`, { skip: !HAS_ZSH }, () => {
-    const dir = tempDir();
-    fs.writeFileSync(path.join(dir, "_moltbot"), scripts.zsh);
-    const run = spawnSync("zsh", ["-n", path.join(dir, "_moltbot")], { encoding: "utf8" });
-    expect(run.stderr).toBe("");
-    expect(run.status).toBe(0);
-  });
-
-  it(`fish -n accepts the fish script${skipped("fish", HAS_FISH)}`, { skip: !HAS_FISH }, () => {
-    const dir = tempDir();
-    fs.writeFileSync(path.join(dir, "moltbot.fish"), scripts.fish);
-    const run = spawnSync("fish", ["--no-execute", path.join(dir, "moltbot.fish")], { encoding: "utf8" });
-    expect(run.stderr).toBe("");
-    expect(run.status).toBe(0);
-  });
-
-  it("a syntax error would be caught: bash -n rejects a broken copy", () => {
-    const dir = tempDir();
-    fs.writeFileSync(path.join(dir, "broken.bash"), scripts.bash.replace("esac\n}", "}"));
-    expect(spawnSync("bash", ["-n", path.join(dir, "broken.bash")]).status).not.toBe(0);
-  });
-
-  it("each script says how to install it", () => {
-    expect(scripts.bash).toContain("source <(moltbot completion bash)");
+describe("moltbot completion <shell>", () => {
+  it("prints the script for each shell", () => {
+    for (const shell of SHELLS) expect(scripts[shell]).toBe(COMPLETION_SCRIPTS[shell]);
+    expect(scripts.bash).toContain("complete -F _moltbot moltbot");
     expect(scripts.zsh).toMatch(/^#compdef moltbot\n/);
-    expect(scripts.fish).toContain("~/.config/fish/completions/moltbot.fish");
-  });
-});
-
-describe("bash completion round trip", () => {
-  it("completes commands, subcommands, options and the shell names", async () => {
-    const f = await fixture();
-    expect(bashComplete(f, ["moltbot", ""])).toEqual(expect.arrayContaining(["pairing", "completion", "help"]));
-    expect(bashComplete(f, ["moltbot", "pa"])).toEqual(["pairing"]);
-    expect(bashComplete(f, ["moltbot", "pairing", ""])).toEqual([
-      "list",
-      "request",
-      "approve",
-      "reject",
-      "allowlist",
-      "revoke",
-      "help",
-    ]);
-    expect(bashComplete(f, ["moltbot", "pairing", "approve", "--"])).toEqual([
-      "--channel",
-      "--help",
-      "--json",
-      "--state-dir",
-    ]);
-    expect(bashComplete(f, ["moltbot", "completion", ""])).toEqual(["bash", "zsh", "fish"]);
+    expect(scripts.fish).toContain("complete -c moltbot -f -a '(__moltbot_complete)'");
   });
 
-  it("completes channel names, case-insensitively, for arguments and --channel", async () => {
-    const f = await fixture();
-    expect(bashComplete(f, ["moltbot", "pairing", "list", ""])).toEqual([...CHANNEL_NAMES]);
-    expect(bashComplete(f, ["moltbot", "pairing", "approve", "TEL"])).toEqual(["telegram"]);
-    expect(bashComplete(f, ["moltbot", "pairing", "reject", "--channel", "wh"])).toEqual(["whatsapp"]);
-  });
-
-  it("completes the pending codes of pairing approve <channel>, read from the store", async () => {
-    const f = await fixture();
-    expect(bashComplete(f, ["moltbot", "pairing", "approve", "telegram", ""]).sort()).toEqual([...f.codes].sort());
-    // A lower-case start still finds the code (approve upper-cases it anyway).
-    const first = f.codes[0]!;
-    expect(bashComplete(f, ["moltbot", "pairing", "approve", "telegram", first.slice(0, 3).toLowerCase()])).toContain(
-      first,
-    );
-    expect(bashComplete(f, ["moltbot", "pairing", "approve", "--channel", "telegram", ""]).sort()).toEqual(
-      [...f.codes].sort(),
-    );
-    expect(bashComplete(f, ["moltbot", "pairing", "approve", "signal", ""])).toEqual([]);
-    // Nothing after the code: approve takes two arguments.
-    expect(bashComplete(f, ["moltbot", "pairing", "approve", "telegram", first, ""])).toEqual([]);
-  });
-
-  it("reads codes from the --state-dir typed on the command line", async () => {
-    const f = await fixture();
-    const env = { ...f.env, MOLTBOT_STATE_DIR: tempStateDir() };
-    const other = { ...f, env };
-    expect(bashComplete(other, ["moltbot", "pairing", "approve", "telegram", ""])).toEqual([]);
-    expect(
-      bashComplete(other, ["moltbot", "--state-dir", f.stateDir, "pairing", "approve", "telegram", ""]).sort(),
-    ).toEqual([...f.codes].sort());
-    // bash splits --state-dir=<dir> at "=" into three words.
-    expect(
-      bashComplete(other, ["moltbot", "--state-dir", "=", f.stateDir, "pairing", "approve", "telegram", ""]).sort(),
-    ).toEqual([...f.codes].sort());
-  });
-});
-
-/** One device waiting, one paired, one legacy node waiting. */
-async function withDevices(f: Fixture) {
-  const ask = async (deviceId: string, name: string) => {
-    const run = await runInProcess(
-      [
-        "devices",
-        "request",
-        "--device-id",
-        deviceId,
-        "--public-key",
-        `key-${deviceId}`,
-        "--name",
-        name,
-        "--role",
-        "node",
-        "--json",
-      ],
-      { stateDir: f.stateDir },
-    );
-    expect(run.code, run.stderr).toBe(0);
-    return (JSON.parse(run.stdout) as { request: { requestId: string } }).request.requestId;
-  };
-  const pairedRequest = await ask("phone-1", "Alice's phone");
-  expect((await runInProcess(["devices", "approve", pairedRequest], { stateDir: f.stateDir })).code).toBe(0);
-  const waiting = await ask("mac-2", "Work Mac");
-  const node = await requestNode(createStoreContext({ stateDir: f.stateDir, env: {} }), {
-    nodeId: "node-7",
-    displayName: "Pi",
-  });
-  return { waiting, nodeRequest: node.request.requestId };
-}
-
-describe("device and node ids", () => {
-  it("--ids prints ids with what they are, for the scripts", async () => {
-    const f = await fixture();
-    const { waiting, nodeRequest } = await withDevices(f);
-    const ids = (kind: string) => runInProcess(["completion", "--ids", kind], { stateDir: f.stateDir });
-    expect(await ids("device-request")).toEqual({ code: 0, stdout: `${waiting}\tWork Mac node\n`, stderr: "" });
-    expect(await ids("device")).toEqual({ code: 0, stdout: "phone-1\tAlice's phone node\n", stderr: "" });
-    expect(await ids("node-request")).toEqual({ code: 0, stdout: `${nodeRequest}\tPi\n`, stderr: "" });
-    expect(await runInProcess(["completion", "--ids", "device"], { stateDir: tempStateDir() })).toEqual({
-      code: 0,
-      stdout: "",
-      stderr: "",
-    });
-  });
-
-  it("bash completes pending request ids, paired device ids and node request ids where each belongs", async () => {
-    const f = await fixture();
-    const { waiting, nodeRequest } = await withDevices(f);
-    expect(bashComplete(f, ["moltbot", "devices", "approve", ""])).toEqual([waiting]);
-    expect(bashComplete(f, ["moltbot", "devices", "reject", ""])).toEqual([waiting]);
-    expect(bashComplete(f, ["moltbot", "devices", "remove", ""])).toEqual(["phone-1"]);
-    expect(bashComplete(f, ["moltbot", "devices", "rotate", "--role", "node", "--device", "ph"])).toEqual(["phone-1"]);
-    expect(bashComplete(f, ["moltbot", "nodes", "approve", ""])).toEqual([nodeRequest]);
-    // A new device's id is the device's to choose: nothing to offer.
-    expect(bashComplete(f, ["moltbot", "devices", "request", "--device-id", ""])).toEqual([]);
-  });
-});
-
-describe("zsh and fish completion round trips", () => {
-  it(`zsh offers commands, channels and pending codes${skipped("zsh", HAS_ZSH)}`, { skip: !HAS_ZSH }, async () => {
-    const f = await fixture();
-    expect(zshComplete(f, ["moltbot", "pairing", ""])).toEqual([
-      "list",
-      "request",
-      "approve",
-      "reject",
-      "allowlist",
-      "revoke",
-      "help",
-    ]);
-    expect(zshComplete(f, ["moltbot", "pairing", "approve", ""])).toEqual([...CHANNEL_NAMES]);
-    expect(zshComplete(f, ["moltbot", "pairing", "approve", "telegram", ""]).sort()).toEqual([...f.codes].sort());
-    expect(
-      zshComplete(f, ["moltbot", `--state-dir=${f.stateDir}`, "pairing", "reject", "--channel", "telegram", ""]).sort(),
-    ).toEqual([...f.codes].sort());
-    await withDevices(f);
-    expect(zshComplete(f, ["moltbot", "devices", "remove", ""])).toEqual(["phone-1"]);
-  });
-
-  it(`fish offers commands, channels and pending codes${skipped("fish", HAS_FISH)}`, { skip: !HAS_FISH }, async () => {
-    const f = await fixture();
-    expect(fishComplete(f, "moltbot pairing ").sort()).toEqual([
-      "allowlist",
-      "approve",
-      "help",
-      "list",
-      "reject",
-      "request",
-      "revoke",
-    ]);
-    expect(fishComplete(f, "moltbot pairing approve tele")).toEqual(["telegram"]);
-    expect(fishComplete(f, "moltbot pairing approve telegram ").sort()).toEqual([...f.codes].sort());
-    expect(fishComplete(f, "moltbot pairing list --js")).toEqual(["--json"]);
-    const { waiting } = await withDevices(f);
-    expect(fishComplete(f, "moltbot devices approve ")).toEqual([waiting]);
-  });
-});
-
-describe("moltbot completion (command)", () => {
-  it("--codes prints CODE<TAB>sender lines for the scripts", async () => {
-    const f = await fixture();
-    const run = await runInProcess(["completion", "--codes", "telegram"], { stateDir: f.stateDir });
-    expect(run).toEqual({ code: 0, stdout: `${f.codes[0]}\t111 (alice)\n${f.codes[1]}\t222 (bob)\n`, stderr: "" });
-  });
-
-  it("--codes is silent and succeeds on an unknown channel or an unreadable store", async () => {
-    const stateDir = tempStateDir();
-    expect(await runInProcess(["completion", "--codes", "telegarm"], { stateDir })).toEqual({
-      code: 0,
-      stdout: "",
-      stderr: "",
-    });
-    fs.mkdirSync(path.join(stateDir, "credentials"), { recursive: true });
-    fs.writeFileSync(path.join(stateDir, "credentials", "telegram-pairing.json"), "{not json");
-    expect(await runInProcess(["completion", "--codes", "telegram"], { stateDir })).toEqual({
-      code: 0,
-      stdout: "",
-      stderr: "",
-    });
+  it("says how to install it, in the script and in the help", async () => {
+    expect(scripts.bash).toContain("source <(moltbot completion bash)");
+    expect(scripts.zsh).toContain(`eval "$(moltbot completion zsh)"`);
+    expect(scripts.fish).toContain("moltbot completion fish > ~/.config/fish/completions/moltbot.fish");
+    const help = await runMoltbot(["completion", "--help"], { stateDir: tempStateDir() });
+    expect(help.stdout).toMatch(/^Usage: moltbot completion \[options\] <shell>\n/);
+    expect(help.stdout).toContain("source <(moltbot completion bash)");
+    const top = await runMoltbot(["--help"], { stateDir: tempStateDir() });
+    expect(top.stdout).toMatch(/\n {2}completion <shell> +print the shell completion script/);
+    expect(top.stdout).not.toContain("__complete");
   });
 
   it("without a shell, or with an unknown one, is a usage error (exit 2)", async () => {
-    const none = await runInProcess(["completion"], { stateDir: tempStateDir() });
-    expect(none.code).toBe(2);
-    expect(none.stdout).toBe("");
-    expect(none.stderr).toMatch(/^moltbot: Which shell\? Run "moltbot completion bash"/);
-    const tcsh = await runInProcess(["completion", "tcsh"], { stateDir: tempStateDir() });
-    expect(tcsh.code).toBe(2);
-    expect(tcsh.stderr).toContain("bash, zsh, fish");
+    const none = await runMoltbot(["completion"], { stateDir: tempStateDir() });
+    expect(none).toMatchObject({ code: 2, stdout: "" });
+    expect(none.stderr).toBe(
+      `moltbot: Missing required argument 'shell'. Run "moltbot completion --help" for usage.\n`,
+    );
+    const tcsh = await runMoltbot(["completion", "tcsh"], { stateDir: tempStateDir() });
+    expect(tcsh).toMatchObject({ code: 2, stdout: "" });
+    expect(tcsh.stderr).toContain("Allowed choices are bash, zsh, fish.");
+    const json = await runMoltbot(["completion", "--json"], { stateDir: tempStateDir() });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: "USAGE" } });
   });
 
   it("--json wraps the script in one document", async () => {
-    const run = await runInProcess(["completion", "fish", "--json"], { stateDir: tempStateDir() });
+    const run = await runMoltbot(["completion", "fish", "--json"], { stateDir: tempStateDir() });
     expect(run.code).toBe(0);
-    const parsed = JSON.parse(run.stdout) as { shell: string; script: string };
-    expect(parsed.shell).toBe("fish");
-    expect(parsed.script).toContain("complete -c moltbot");
+    expect(JSON.parse(run.stdout)).toEqual({ shell: "fish", script: scripts.fish });
   });
+});
+
+describe("the scripts", () => {
+  it.each([
+    { shell: "bash", check: ["bash", "-n"] },
+    { shell: "zsh", check: ["zsh", "-n"] },
+    { shell: "fish", check: ["fish", "--no-execute"] },
+  ] as const)("$shell accepts its script ($check)", ({ shell, check }) => {
+    const file = path.join(tempDir(), `moltbot.${shell}`);
+    fs.writeFileSync(file, scripts[shell]);
+    const run = spawnSync(check[0], [check[1], file], { encoding: "utf8" });
+    expect(run.error).toBeUndefined();
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    // And the check can fail: a broken copy is refused.
+    fs.writeFileSync(file, `${scripts[shell]}\n${shell === "fish" ? "end" : "fi"}\n`);
+    expect(spawnSync(check[0], [check[1], file]).status).not.toBe(0);
+  });
+
+  it.each(SHELLS)("the %s script is a short shim that evaluates nothing", (shell) => {
+    const code = scripts[shell]
+      .split("\n")
+      .filter((line) => !/^\s*#/.test(line))
+      .join("\n");
+    expect(code.split("\n").length).toBeLessThan(40);
+    expect(code).not.toMatch(/\beval\b/);
+    expect(code).not.toContain("compgen -W");
+    expect(code).toContain("moltbot __complete");
+  });
+});
+
+describe("moltbot __complete (what the scripts call)", () => {
+  it("answers from the store of the environment, in a real process", async () => {
+    const stateDir = completionStore({ now: Date.now() });
+    const run = await runMoltbot(["__complete", "zsh", "--", "pairing", "approve", "telegram", "a"], { stateDir });
+    expect(run).toEqual({ code: 0, signal: null, stdout: "values\nABCD2345\t111 (alice)\n", stderr: "" });
+  });
+
+  it.each([
+    { what: "no shell", args: ["__complete"] },
+    { what: "an unknown shell", args: ["__complete", "tcsh", "--", "pairing", ""] },
+    { what: "bash without a line", args: ["__complete", "bash"] },
+    { what: "--json among the words", args: ["__complete", "zsh", "--", "--json", "--bogus", "x", ""] },
+  ])("$what: exit 0, nothing on stderr", async ({ args }) => {
+    const run = await runMoltbot(args, { stateDir: tempStateDir() });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe("");
+    expect(run.stdout === "" || run.stdout === "values\n").toBe(true);
+  });
+
+  it("a broken store gives no candidates, exit 0, nothing on stderr, and is left as it was", async () => {
+    const stateDir = tempStateDir();
+    fs.mkdirSync(path.join(stateDir, "credentials"), { recursive: true });
+    const file = path.join(stateDir, "credentials", "telegram-pairing.json");
+    fs.writeFileSync(file, "{not json");
+    const run = await runMoltbot(["__complete", "zsh", "--", "pairing", "approve", "telegram", ""], { stateDir });
+    expect(run).toEqual({ code: 0, signal: null, stdout: "values\n", stderr: "" });
+    expect(fs.readFileSync(file, "utf8")).toBe("{not json");
+    expect(fs.readdirSync(path.dirname(file))).toEqual(["telegram-pairing.json"]);
+  });
+});
+
+describe("start-up: commands other than completion never load it", () => {
+  it("each noun loads alone; only the engine entry loads every noun", () => {
+    expect(nounsFor({ words: ["pairing", "list"] }).map((noun) => noun.name)).toEqual(["pairing"]);
+    expect(nounsFor({ words: ["completion", "bash"] }).map((noun) => noun.name)).toEqual(["completion"]);
+    expect(nounsFor({ words: ["__complete", "bash", "--", "x"] }).map((noun) => noun.name)).toEqual([
+      "pairing",
+      "devices",
+      "nodes",
+      "doctor",
+      "completion",
+      "__complete",
+    ]);
+  });
+
+  /** Modules `file` imports statically (not `import()`), transitively, within src/. */
+  function staticImports(file: string, seen = new Set<string>()): Set<string> {
+    for (const match of fs.readFileSync(file, "utf8").matchAll(/^import (?!type )[^;]*?from "(\.[^"]+)";/gms)) {
+      const target = path.resolve(path.dirname(file), match[1]!.replace(/\.js$/, ".ts"));
+      if (!seen.has(target)) {
+        seen.add(target);
+        staticImports(target, seen);
+      }
+    }
+    return seen;
+  }
+
+  it.each(["program.ts", "pairing.ts", "devices.ts", "nodes.ts", "doctor.ts"])(
+    "src/cli/%s does not import the completion engine (completion-kinds.ts is all it needs)",
+    (module) => {
+      const reached = [...staticImports(path.join(ROOT, "src", "cli", module))].map((file) => path.basename(file));
+      expect(reached).not.toContain("completion.ts");
+      expect(reached).not.toContain("completion-engine.ts");
+    },
+  );
+
+  it("completion-kinds.ts, on every command's start-up path, imports nothing at run time", () => {
+    const source = fs.readFileSync(path.join(ROOT, "src", "cli", "completion-kinds.ts"), "utf8");
+    expect(source.match(/^import .*$/gm)).toEqual(['import type { Command } from "commander";']);
+  });
+});
+
+/*
+ * Round trips through each shell's own completion machinery. The store holds, among ordinary codes
+ * and ids, words that run `touch pwned` if a shell ever evaluates them.
+ */
+let stateDir: string;
+let otherStateDir: string;
+let env: NodeJS.ProcessEnv;
+let dirs: string;
+// Shared by the round trips below (read only), so not one of the per-test temporary directories.
+const shared = fs.mkdtempSync(path.join(os.tmpdir(), "moltbot-completion-shells-"));
+beforeAll(() => {
+  stateDir = completionStore({ now: Date.now(), stateDir: path.join(shared, "state") });
+  otherStateDir = completionStore({
+    now: Date.now(),
+    // A space in its path: the shells must hand over the typed --state-dir without its quotes.
+    stateDir: path.join(shared, "other store"),
+    telegramCodes: ["OTHR2345"],
+    pairedDevices: ["other-phone"],
+  });
+  dirs = path.join(shared, "dirs");
+  fs.mkdirSync(path.join(dirs, "only-dir-xyz"), { recursive: true });
+  fs.writeFileSync(path.join(dirs, "only-file-xyz"), "");
+  const bin = path.join(shared, "bin");
+  fs.mkdirSync(bin);
+  fs.writeFileSync(path.join(bin, "moltbot"), `#!/bin/sh\nexec ${shq(process.execPath)} ${shq(BIN)} "$@"\n`, {
+    mode: 0o755,
+  });
+  fs.writeFileSync(path.join(shared, "moltbot.bash"), scripts.bash);
+  env = cliEnv(stateDir, { PATH: `${bin}:${process.env.PATH ?? ""}` });
+});
+afterAll(() => fs.rmSync(shared, { recursive: true, force: true }));
+
+describe("bash: the script's completion function, called as readline calls it", () => {
+  /** Source the script, set COMP_* for `line` (cursor at its end), call _moltbot, print COMPREPLY. */
+  function bashComplete(line: string, cwd?: string): string[] {
+    const words = line.split(" ");
+    const program = `source ${shq(path.join(shared, "moltbot.bash"))}
+COMP_LINE=${shq(line)}; COMP_POINT=\${#COMP_LINE}
+COMP_WORDS=(${words.map(shq).join(" ")}); COMP_CWORD=${words.length - 1}
+_moltbot; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const run = spawnSync("bash", ["--norc", "--noprofile", "-c", program], {
+      env,
+      encoding: "utf8",
+      timeout: 20_000,
+      ...(cwd ? { cwd } : {}),
+    });
+    expect(run.stderr).toBe("");
+    return run.stdout.split("\n").filter((entry) => entry !== "");
+  }
+
+  it.each([
+    { line: "moltbot pa", expected: ["pairing"] },
+    { line: "moltbot pairing ", expected: ["list", "request", "approve", "reject", "allowlist", "revoke", "help"] },
+    { line: "moltbot pairing approve --", expected: ["--channel", "--help", "--json", "--state-dir"] },
+    { line: "moltbot completion ", expected: ["bash", "zsh", "fish"] },
+    { line: "moltbot pairing approve TEL", expected: ["telegram"] },
+    { line: "moltbot pairing reject --channel wh", expected: ["whatsapp"] },
+    { line: "moltbot pairing approve --channel=tel", expected: ["telegram"] },
+    { line: "moltbot pairing approve telegram ab", expected: ["ABCD2345"] },
+    { line: "moltbot pairing approve telegram ABCD2345 ", expected: [] },
+    { line: "moltbot pairing approve signal ", expected: ["SIGN2345"] },
+    { line: "moltbot devices approve ", expected: [WAITING_REQUEST] },
+    { line: "moltbot devices remove ph", expected: ["phone-1"] },
+    { line: "moltbot devices rotate --role node --device ph", expected: ["phone-1"] },
+    { line: "moltbot nodes reject ", expected: [NODE_REQUEST] },
+    { line: "moltbot devices request --device-id ", expected: [] },
+    // Quoted for the command line, never expanded: what readline inserts.
+    { line: "moltbot devices remove \\$", expected: ["\\$\\(touch\\$\\{IFS\\}pwned\\)"] },
+    { line: "moltbot devices remove '`", expected: ["`touch pwned`"] },
+    { line: "moltbot pairing approve telegram \\;", expected: ["\\;touch\\ pwned"] },
+    { line: "moltbot devices remove spa", expected: [`spaced\\ \\'single\\'\\ \\"double\\"\\ \\!\\!`] },
+  ])("$line → $expected", ({ line, expected }) => {
+    expect(bashComplete(line).sort()).toEqual([...expected].sort());
+  });
+
+  it("reads the store named by a --state-dir typed earlier on the line (either spelling)", () => {
+    const other = shq(otherStateDir);
+    expect(bashComplete(`moltbot --state-dir ${other} pairing approve telegram `)).toEqual(["OTHR2345"]);
+    expect(bashComplete(`moltbot --state-dir=${other} devices remove `)).toEqual(["other-phone"]);
+    expect(bashComplete(`moltbot pairing approve --state-dir ${other} telegram O`)).toEqual(["OTHR2345"]);
+    expect(bashComplete(`moltbot --state-dir ${otherStateDir.replace(/ /g, "\\ ")} devices remove o`)).toEqual([
+      "other-phone",
+    ]);
+  });
+
+  it("completes directories for --state-dir (bash's own directory completion)", () => {
+    expect(bashComplete(`moltbot --state-dir ${dirs}/only-`)).toEqual([`${dirs}/only-dir-xyz`]);
+    expect(bashComplete(`moltbot pairing list --state-dir=${dirs}/only-`)).toEqual([`${dirs}/only-dir-xyz`]);
+  });
+
+  it("runs nothing from the store while completing", () => {
+    const cwd = tempDir();
+    for (const line of ["moltbot devices remove ", "moltbot pairing approve telegram "]) {
+      expect(bashComplete(line, cwd).length).toBeGreaterThan(2);
+    }
+    expect(fs.readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe("fish: its own completion of a command line (complete -C)", () => {
+  function fishComplete(line: string, cwd?: string): string[] {
+    const run = spawnSync(
+      "fish",
+      ["--no-config", "--private", "-c", `moltbot completion fish | source; complete -C ${shq(line)}`],
+      { env, encoding: "utf8", timeout: 20_000, ...(cwd ? { cwd } : {}) },
+    );
+    expect(run.error).toBeUndefined();
+    expect(run.stderr).toBe("");
+    return run.stdout
+      .split("\n")
+      .filter((entry) => entry !== "")
+      .map((entry) => entry.split("\t")[0]!);
+  }
+
+  it.each([
+    { line: "moltbot pairing ", expected: ["allowlist", "approve", "help", "list", "reject", "request", "revoke"] },
+    { line: "moltbot pairing approve tele", expected: ["telegram"] },
+    { line: "moltbot pairing list --js", expected: ["--json"] },
+    { line: "moltbot pairing approve --channel=tel", expected: ["--channel=telegram"] },
+    { line: "moltbot pairing approve telegram AB", expected: ["ABCD2345"] },
+    { line: "moltbot pairing approve --channel telegram E", expected: ["EFGH6789"] },
+    { line: "moltbot devices approve ", expected: [WAITING_REQUEST] },
+    { line: "moltbot nodes approve ", expected: [NODE_REQUEST] },
+    { line: "moltbot devices remove \\$", expected: [HOSTILE[0]] },
+    { line: "moltbot devices remove '`", expected: [HOSTILE[1]] },
+    { line: "moltbot devices remove \\;", expected: [HOSTILE[2]] },
+    { line: "moltbot devices remove spa", expected: [QUOTEY] },
+  ])("$line → $expected", ({ line, expected }) => {
+    expect(fishComplete(line).sort()).toEqual([...expected].sort());
+  });
+
+  it("reads the store of a --state-dir typed earlier, and completes directories for it", () => {
+    expect(fishComplete(`moltbot --state-dir ${shq(otherStateDir)} pairing approve telegram `)).toEqual(["OTHR2345"]);
+    expect(fishComplete(`moltbot --state-dir ${dirs}/only-`)).toEqual([`${dirs}/only-dir-xyz/`]);
+    expect(fishComplete(`moltbot --state-dir=${dirs}/only-`)).toEqual([`--state-dir=${dirs}/only-dir-xyz/`]);
+  });
+
+  it("runs nothing from the store while completing", () => {
+    const cwd = tempDir();
+    expect(fishComplete("moltbot devices remove ", cwd).length).toBeGreaterThan(3);
+    expect(fishComplete("moltbot pairing approve telegram ", cwd).length).toBeGreaterThan(3);
+    expect(fs.readdirSync(cwd)).toEqual([]);
+  });
+});
+
+/*
+ * A person at a real terminal: each shell started as the README says, keys typed with TAB, then
+ * Enter; the argv the command then receives is what the completion put on the line.
+ */
+const TYPED = (): { keys: string; argv: string[] }[] => [
+  { keys: "pair\tappr\ttel\tAB\t", argv: ["pairing", "approve", "telegram", "ABCD2345"] },
+  { keys: "pairing approve TEL\tab\t", argv: ["pairing", "approve", "telegram", "ABCD2345"] },
+  { keys: "pairing reject --channel telegram EF\t", argv: ["pairing", "reject", "--channel", "telegram", "EFGH6789"] },
+  { keys: "pairing approve --channel=tel\t", argv: ["pairing", "approve", "--channel=telegram"] },
+  { keys: "pairing list --js\t", argv: ["pairing", "list", "--json"] },
+  { keys: "doctor --f\t", argv: ["doctor", "--fix"] },
+  {
+    keys: `--state-dir ${shq(otherStateDir)} pairing approve telegram \t`,
+    argv: ["--state-dir", otherStateDir, "pairing", "approve", "telegram", "OTHR2345"],
+  },
+  { keys: `--state-dir ${dirs}/only-\t`, argv: ["--state-dir", `${dirs}/only-dir-xyz/`] },
+  { keys: `pairing list --state-dir=${dirs}/only-\t`, argv: ["pairing", "list", `--state-dir=${dirs}/only-dir-xyz/`] },
+  { keys: "devices approve 6f\t", argv: ["devices", "approve", WAITING_REQUEST] },
+  {
+    keys: "devices rotate --role node --device ph\t",
+    argv: ["devices", "rotate", "--role", "node", "--device", "phone-1"],
+  },
+  { keys: "nodes approve \t", argv: ["nodes", "approve", NODE_REQUEST] },
+  // The attacker's ids and codes arrive as one literal argument each, and nothing runs.
+  { keys: "devices remove \\$\t", argv: ["devices", "remove", HOSTILE[0]] },
+  { keys: "devices remove \\`\t", argv: ["devices", "remove", HOSTILE[1]] },
+  { keys: "devices remove \\;\t", argv: ["devices", "remove", HOSTILE[2]] },
+  { keys: "devices remove spa\t", argv: ["devices", "remove", QUOTEY] },
+  // Inside a quote the user opened: completed within it, closed by the shell.
+  { keys: "devices remove 'spa\t", argv: ["devices", "remove", QUOTEY] },
+  { keys: 'devices remove "spa\t', argv: ["devices", "remove", QUOTEY] },
+  { keys: 'devices remove "\\$\t', argv: ["devices", "remove", HOSTILE[0]] },
+  { keys: "pairing approve telegram \\$\t", argv: ["pairing", "approve", "telegram", HOSTILE[0]] },
+  { keys: "pairing approve telegram \\`\t", argv: ["pairing", "approve", "telegram", HOSTILE[1]] },
+  { keys: "pairing approve telegram \\;\t", argv: ["pairing", "approve", "telegram", HOSTILE[2]] },
+];
+
+describe.each(SHELLS)("%s at a real terminal: TAB, then Enter", (shell) => {
+  let session: ShellSession;
+  beforeAll(async () => {
+    session = await startShell(shell, env);
+  }, 30_000);
+  afterAll(async () => {
+    await session.close();
+  });
+
+  it("puts the expected words on the line, the attacker's literally, and no file appears", async () => {
+    // zsh drops the slash it added after a directory when Enter follows (AUTO_REMOVE_SLASH).
+    const slashless = (words: string[]) => words.map((word) => word.replace(/(.)\/$/, "$1"));
+    for (const { keys, argv } of TYPED()) {
+      const received = await session.run(`moltbot ${keys}`);
+      expect(fs.readdirSync(session.cwd), `after ${keys}`).toEqual([]);
+      expect(slashless(received), keys).toEqual(slashless(argv));
+    }
+  }, 60_000);
 });

@@ -31,14 +31,11 @@ describe("scanArgv: the one look at the command line before parsing", () => {
     [["--state-dir", "/tmp/devices", "pairing", "list"], ["pairing"]],
     [["devices", "list", "--json"], ["devices"]],
     [["help", "nodes"], ["nodes"]],
-    [
-      ["completion", "bash"],
-      ["pairing", "devices", "nodes", "doctor", "completion"],
-    ],
-    [["--help"], ["pairing", "devices", "nodes", "doctor", "completion"]],
+    [["completion", "bash"], ["completion"]],
+    [["--help"], ["pairing", "devices", "nodes", "doctor", "completion", "__complete"]],
     [
       ["pairng", "list"],
-      ["pairing", "devices", "nodes", "doctor", "completion"],
+      ["pairing", "devices", "nodes", "doctor", "completion", "__complete"],
     ],
   ])("%j loads only the nouns %j (start-up is budgeted)", (argv, nouns) => {
     expect(nounsFor(scanArgv(argv)).map((noun) => noun.name)).toEqual(nouns);
