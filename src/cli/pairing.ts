@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { resolveChannel } from "../core/channels.js";
 import { MoltbotError } from "../errors.js";
+import type { NotifyResult } from "../notify/index.js";
 import {
   approveDmCode,
   listAllDmRequests,
@@ -163,11 +164,20 @@ const approveAction: Action = async (io, command, args) => {
   resolveChannel(input.channel);
   const ctx = storeContextFor(io, options);
   const result = await approveDmCode(ctx, input);
-  if (options.json) return printJson(io, result);
+  let notify: NotifyResult | undefined;
+  if (command.opts<{ notify?: boolean }>().notify) {
+    // After the approval is written: a notice that fails is reported, never an error (exit 0).
+    const { notifyApprovedSender } = await import("../notify/index.js");
+    notify = await notifyApprovedSender(ctx, { channel: result.channel, senderId: result.id });
+  }
+  if (options.json) return printJson(io, notify ? { ...result, notify } : result);
   io.out(
     `${colors(io).green("Approved")} ${result.channel} sender ${escapeControl(result.id)} (code ${result.code}).\n`,
   );
-  io.err(`Tell the sender: "${result.message}"  Check with: moltbot pairing allowlist ${result.channel}\n`);
+  if (notify?.status === "sent") io.err(`notify: sent. Check with: moltbot pairing allowlist ${result.channel}\n`);
+  else if (notify)
+    io.err(`notify: ${notify.status} (${escapeControl(notify.reason ?? "")}). Tell the sender: "${result.message}"\n`);
+  else io.err(`Tell the sender: "${result.message}"  Check with: moltbot pairing allowlist ${result.channel}\n`);
 };
 
 const rejectAction: Action = async (io, command, args) => {
@@ -238,9 +248,10 @@ export function registerPairing(program: Command, run: Runner): void {
     .command("approve [channel] [code]")
     .description("approve a pending code: the sender joins the channel's allowlist")
     .option("--channel <channel>", "the channel, when given as an option")
+    .option("--notify", 'then send the sender the approval message on their channel (README "Notify")')
     .addHelpText(
       "after",
-      "\nExamples:\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot pairing approve --channel telegram abcd2345",
+      "\nExamples:\n  $ moltbot pairing approve telegram ABCD2345\n  $ moltbot pairing approve --channel telegram abcd2345 --notify",
     )
     .action(run(approveAction));
 
