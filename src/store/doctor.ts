@@ -19,6 +19,7 @@ import { isDeviceRequestLive } from "../core/device-pairing.js";
 import { isRequestLive, parseMaxPending } from "../core/dm-pairing.js";
 import { isNodeRequestLive } from "../core/node-pairing.js";
 import { isMoltbotError } from "../errors.js";
+import { gatewayConfigFindings } from "../notify/config-check.js";
 import type { StoreContext } from "./context.js";
 import { devicePairedStoreFile, devicePendingStoreFile } from "./device-store.js";
 import { allowStoreFile, pendingStoreFile } from "./dm-store.js";
@@ -332,6 +333,8 @@ export async function runDoctor(ctx: StoreContext, options: { fix: boolean }): P
       }
     }
   }
+  // The gateway config's mode (it holds bot tokens): notify's check, in its own module to re-home.
+  findings.push(...gatewayConfigFindings(ctx, options));
   const checked = facts.dirs.length + facts.files.filter((file) => file.content.status !== "missing").length;
   return { ok: isHealthy(findings), findings, checked };
 }
