@@ -102,8 +102,9 @@ export async function readGatewayConfig(stateDir: string, env: NodeJS.ProcessEnv
         return { ok: true, path: file, exists: false, config: {} };
       throw error;
     }
-    // Loaded here, on the --notify path only: no other command pays for the parser.
-    const { parse } = (await import("json5")).default;
+    // Loaded here, on the --notify path only: no other command evaluates the parser. Only the
+    // parser: json5's index would bundle its stringify too.
+    const parse: Json5Parse = (await import("json5/lib/parse.js")).default;
     const root = parseJson5(parse, file, text);
     const configDir = fs.realpathSync(path.dirname(file));
     const config = resolveIncludes(root, file, (from, includePath) => {
