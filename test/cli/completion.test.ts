@@ -208,6 +208,7 @@ describe("bash completion round trip", () => {
     ]);
     expect(bashComplete(f, ["moltbot", "pairing", "approve", "--"])).toEqual([
       "--channel",
+      "--notify",
       "--help",
       "--json",
       "--state-dir",

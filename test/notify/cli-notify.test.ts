@@ -1,7 +1,8 @@
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { readJsonFile, runJson, runMoltbot, tempDir, type RunResult } from "../helpers.js";
+import { ROOT, collectOutput, readJsonFile, runJson, runMoltbot, tempDir, type RunResult } from "../helpers.js";
 import { closedPortUrl, fakeTelegram, type FakeApi, type FakeMode } from "./fake-apis.js";
 import { ALL_TOKENS, TELEGRAM_TOKEN, fakeImsg, readLog, stateWithConfig } from "./helpers.js";
 
@@ -199,5 +200,24 @@ describe("moltbot pairing approve --notify (built bin, local Telegram fake)", ()
     );
     expect(fs.readdirSync(cwd)).toEqual([]);
     expectApproved(stateDir, "imessage", hostile);
+  });
+
+  it("the library bundle notifies on its own: a copy of dist/index.js with no node_modules parses the JSON5 config", async () => {
+    const api = await fakeTelegram(TELEGRAM_TOKEN);
+    open.push(api);
+    const { stateDir } = stateWithConfig(`// JSON5\n{ channels: { telegram: { botToken: '${TELEGRAM_TOKEN}', }, }, }`);
+    const alone = tempDir();
+    fs.copyFileSync(path.join(ROOT, "dist", "index.js"), path.join(alone, "index.mjs"));
+    const script = `import { createStoreContext, notifyApprovedSender } from "./index.mjs";
+const ctx = createStoreContext({ stateDir: ${JSON.stringify(stateDir)}, env: { MOLTBOT_TELEGRAM_API_URL: ${JSON.stringify(api.url)} } });
+console.log(JSON.stringify(await notifyApprovedSender(ctx, { channel: "telegram", senderId: "42" })));`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: alone,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const result = await collectOutput(child);
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toEqual({ status: "sent" });
+    expect(api.requests.map((request) => request.body)).toEqual([{ chat_id: "42", text: APPROVED }]);
   });
 });
