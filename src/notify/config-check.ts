@@ -1,5 +1,5 @@
 /**
- * Doctor's look at the gateway config: it holds bot tokens, so a copy other users can read is a
+ * Doctor's look at the gateway config (and `<state>/.env`): they hold bot tokens, so a copy other users can read is a
  * finding (`--fix`: chmod 600), and so is one they can change or that belongs to someone else
  * (--notify refuses those). Kept apart from store/doctor.ts, which calls it once (see
  * `gatewayConfigFindings` there), so it can be re-homed when doctor is reorganised.
@@ -12,11 +12,12 @@ import { CONFIG_FILE_NAMES, locateGatewayConfig } from "./config-file.js";
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8).padStart(3, "0")}`;
 
-/** The config files a gateway may read here: the one it would use, and every known name in the state dir. */
+/** The files a gateway may take tokens from here: the config it would use, every known config name and `.env` in the state dir. */
 function configFiles(ctx: StoreContext): string[] {
   const files = [
     locateGatewayConfig(ctx.paths.stateDir, ctx.env).path,
     ...CONFIG_FILE_NAMES.map((name) => path.join(ctx.paths.stateDir, name)),
+    path.join(ctx.paths.stateDir, ".env"),
   ];
   return [...new Set(files)];
 }
@@ -32,10 +33,11 @@ export function gatewayConfigFindings(ctx: StoreContext, options: { fix: boolean
       continue; // absent (or unreadable: --notify says so when it is used)
     }
     if (!stat.isFile()) continue;
+    const what = path.basename(file) === ".env" ? "gateway .env file" : "gateway config";
     if (uid !== undefined && stat.uid !== uid && stat.uid !== 0) {
       findings.push({
         file,
-        problem: `gateway config belongs to uid ${stat.uid}, not to you (uid ${uid}); pairing approve --notify will not use it`,
+        problem: `${what} belongs to uid ${stat.uid}, not to you (uid ${uid}); pairing approve --notify will not use it`,
         fixed: false,
         severity: "warning",
       });
@@ -44,7 +46,7 @@ export function gatewayConfigFindings(ctx: StoreContext, options: { fix: boolean
     const who = (stat.mode & 0o022) !== 0 ? "change and read" : "read";
     const finding: DoctorFinding = {
       file,
-      problem: `gateway config holds bot tokens and other users can ${who} it (mode ${octal(stat.mode)}); it should be 0600`,
+      problem: `${what} holds bot tokens and other users can ${who} it (mode ${octal(stat.mode)}); it should be 0600`,
       fixed: false,
       severity: "error",
     };

@@ -158,3 +158,27 @@ export function readSecretFile(file: string): SecretRead {
     return { ok: false, missing: false, reason: describeError(error) };
   }
 }
+
+export type DotEnvRead = { ok: true; path: string; vars: Record<string, string> } | { ok: false; reason: string };
+
+/**
+ * `<state>/.env`, which the gateway loads at start-up under the variables it already has (dotenv,
+ * `override: false`): a usual home for TELEGRAM_BOT_TOKEN and the like. Parsed with dotenv's own
+ * parser, loaded only here. The gateway also loads `./.env` from its working directory; moltbot
+ * does not read the current directory's (it is the shell's, not the gateway's, and may be anyone's).
+ */
+export async function readStateDotEnv(stateDir: string): Promise<DotEnvRead> {
+  const file = path.join(stateDir, ".env");
+  let text: string;
+  try {
+    text = readChecked(file, MAX_CONFIG_BYTES, (stat) => untrustedReason(file, stat));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { ok: true, path: file, vars: {} };
+    if (error instanceof ConfigReadError) return { ok: false, reason: error.message };
+    return { ok: false, reason: `${file} ${describeError(error)}` };
+  }
+  const { parse } = (await import("dotenv")).default;
+  // Copied into a prototype-less object: a line `__proto__=…` stays a variable.
+  const vars = Object.assign(Object.create(null) as Record<string, string>, parse(text));
+  return { ok: true, path: file, vars };
+}

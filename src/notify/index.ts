@@ -8,7 +8,7 @@ import { APPROVED_MESSAGE } from "../core/dm-pairing.js";
 import { generateUuidV4 } from "../core/tokens.js";
 import { isMoltbotError } from "../errors.js";
 import type { StoreContext } from "../store/context.js";
-import { readGatewayConfig, readSecretFile } from "./config-file.js";
+import { readGatewayConfig, readSecretFile, readStateDotEnv } from "./config-file.js";
 import { normalizeAccountId } from "./gateway-config.js";
 import { planNotice, type ChannelPlan } from "./plan.js";
 import { redact } from "./redact.js";
@@ -149,6 +149,8 @@ export async function notifyApprovedSender(
     const timeoutMs = options.timeoutMs ?? notifyTimeoutMs(ctx.env);
     const read = await readGatewayConfig(ctx.paths.stateDir, ctx.env);
     if (!read.ok) return { status: "failed", reason: redact(read.reason) };
+    const dotEnv = await readStateDotEnv(ctx.paths.stateDir);
+    if (!dotEnv.ok) return { status: "failed", reason: redact(dotEnv.reason) };
     const plan = planNotice({
       channel: channel.name,
       senderId,
@@ -156,7 +158,9 @@ export async function notifyApprovedSender(
       text: options.text ?? APPROVED_MESSAGE,
       config: read.config,
       configLabel: read.exists ? read.path : `the gateway config (none at ${read.path})`,
-      env: ctx.env,
+      // As the gateway loads it: <state>/.env never overrides a variable that is set.
+      env: { ...dotEnv.vars, ...ctx.env },
+      moltbotEnv: ctx.env,
       readSecretFile,
     });
     secrets = secretsOf(plan);

@@ -29,7 +29,10 @@ export interface PlanInput {
   config: unknown;
   /** How reasons name the config: its path, or where it was looked for. */
   configLabel: string;
+  /** The environment the gateway would see: this process's, over `<state>/.env`. */
   env: NodeJS.ProcessEnv;
+  /** This process's own environment, for moltbot's settings (MOLTBOT_*_API_URL). */
+  moltbotEnv: NodeJS.ProcessEnv;
   readSecretFile: (file: string) => SecretRead;
 }
 
@@ -130,13 +133,13 @@ function telegramToken(input: PlanInput): { token: string } | { reason: string }
 
 function planTelegram(input: PlanInput): ChannelPlan {
   const merged = mergedAccount(pick(input.config, "channels", "telegram"), input.accountId);
-  const base = apiBase(input.env, "telegram");
+  const base = apiBase(input.moltbotEnv, "telegram");
   if (typeof base !== "string") return failed(base.reason);
   // The gateway sends through channels.telegram.proxy when one is set (often because the API is
   // blocked, or to hide the host's address); going direct would defeat it.
   if (
     configString(merged.proxy, input.env, "channels.telegram.proxy") !== undefined &&
-    !input.env.MOLTBOT_TELEGRAM_API_URL
+    !input.moltbotEnv.MOLTBOT_TELEGRAM_API_URL
   )
     return unsupported(
       "channels.telegram.proxy is set and moltbot does not send through proxies; point MOLTBOT_TELEGRAM_API_URL at one instead",
@@ -167,7 +170,7 @@ function planDiscord(input: PlanInput): ChannelPlan {
       strip(configString(pick(section, "token"), env, "channels.discord.token")) ??
       strip(envLookup(env, config)("DISCORD_BOT_TOKEN")?.value);
   }
-  const base = apiBase(env, "discord");
+  const base = apiBase(input.moltbotEnv, "discord");
   if (typeof base !== "string") return failed(base.reason);
   if (token === undefined) {
     return failed(
@@ -198,7 +201,7 @@ function planSlack(input: PlanInput): ChannelPlan {
   const token =
     botToken ??
     (merged.userTokenReadOnly === false ? configString(merged.userToken, env, `${where}.userToken`) : undefined);
-  const base = apiBase(env, "slack");
+  const base = apiBase(input.moltbotEnv, "slack");
   if (typeof base !== "string") return failed(base.reason);
   if (token === undefined) {
     return failed(

@@ -48,4 +48,21 @@ describe("moltbot doctor looks at the gateway config (it holds bot tokens)", () 
     ]);
     expect(fileMode(outside)).toBe(0o666);
   });
+
+  it("a <state>/.env others can read is reported and fixed the same way", async () => {
+    const { stateDir } = stateWithConfig("{}");
+    const dotEnv = path.join(stateDir, ".env");
+    fs.writeFileSync(dotEnv, "TELEGRAM_BOT_TOKEN=1:x\n", { mode: 0o640 });
+    fs.chmodSync(dotEnv, 0o640);
+    const result = await runJson<DoctorJson>(["doctor", "--fix"], { stateDir });
+    expect(result.json.findings).toEqual([
+      {
+        file: dotEnv,
+        problem: "gateway .env file holds bot tokens and other users can read it (mode 0640); it should be 0600",
+        fixed: true,
+        severity: "error",
+      },
+    ]);
+    expect(fileMode(dotEnv)).toBe(0o600);
+  });
 });

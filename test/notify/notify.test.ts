@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { APPROVED_MESSAGE } from "../../src/core/dm-pairing.js";
 import { notifyApprovedSender, type NotifyResult } from "../../src/notify/index.js";
@@ -217,5 +219,47 @@ describe("notifyApprovedSender against each API's local fake", () => {
     } finally {
       server.close();
     }
+  });
+
+  describe("<state>/.env, as the gateway loads it (under the variables already set)", () => {
+    async function withDotEnv(dotEnv: string, config: string, env: NodeJS.ProcessEnv = {}, mode = 0o600) {
+      const api = await startApi("telegram");
+      const { stateDir } = stateWithConfig(config);
+      fs.writeFileSync(path.join(stateDir, ".env"), dotEnv, { mode });
+      fs.chmodSync(path.join(stateDir, ".env"), mode);
+      const ctx = createStoreContext({ stateDir, env: { MOLTBOT_TELEGRAM_API_URL: api.url, ...env } });
+      return { api, result: await notifyApprovedSender(ctx, { channel: "telegram", senderId: "42" }) };
+    }
+
+    it("supplies TELEGRAM_BOT_TOKEN when the config has none", async () => {
+      const { api, result } = await withDotEnv(`# tokens\nexport TELEGRAM_BOT_TOKEN="${TELEGRAM_TOKEN}"\n`, "{}");
+      expect(result).toEqual({ status: "sent" });
+      expect(api.requests[0]!.path).toBe(`/bot${TELEGRAM_TOKEN}/sendMessage`);
+    });
+
+    it("feeds ${VAR} in the config, but never beats a variable that is set", async () => {
+      const config = `{ channels: { telegram: { botToken: "\${TG}" } } }`;
+      const fromFile = await withDotEnv(`TG=${TELEGRAM_TOKEN}\n`, config);
+      expect(fromFile.result).toEqual({ status: "sent" });
+      const overridden = await withDotEnv(`TG=${TELEGRAM_TOKEN}\n`, config, { TG: "999:other" });
+      expect(overridden.result).toEqual({ status: "failed", reason: "Telegram answered HTTP 401: Unauthorized" });
+    });
+
+    it("cannot set moltbot's own settings (MOLTBOT_*_API_URL come from moltbot's environment only)", async () => {
+      const { stateDir } = stateWithConfig("{}");
+      fs.writeFileSync(path.join(stateDir, ".env"), "MOLTBOT_TELEGRAM_API_URL=not a url\n", { mode: 0o600 });
+      const ctx = createStoreContext({ stateDir, env: {} });
+      const result = await notifyApprovedSender(ctx, { channel: "telegram", senderId: "42" });
+      expect(result).toEqual({ status: "failed", reason: expect.stringMatching(/^no Telegram bot token/) });
+    });
+
+    it("one other users can change is refused", async () => {
+      const { api, result } = await withDotEnv(`TELEGRAM_BOT_TOKEN=${TELEGRAM_TOKEN}\n`, "{}", {}, 0o666);
+      expect(result).toEqual({
+        status: "failed",
+        reason: expect.stringMatching(/\.env can be changed by other users \(mode 0666\); run: chmod 600 /),
+      });
+      expect(api.requests).toHaveLength(0);
+    });
   });
 });

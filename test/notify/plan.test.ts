@@ -25,6 +25,7 @@ function plan({ channel = "telegram", sender = "42", account, config, env = {}, 
     config,
     configLabel: "/s/clawdbot.json",
     env,
+    moltbotEnv: env,
     readSecretFile,
   });
 }
