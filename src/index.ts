@@ -55,6 +55,14 @@ export {
 } from "./store/dm-store.js";
 export { runDoctor, type DoctorFinding, type DoctorReport } from "./store/doctor.js";
 export {
+  DEFAULT_NOTIFY_TIMEOUT_MS,
+  notifyApprovedSender,
+  type NotifyOptions,
+  type NotifyResult,
+  type NotifyStatus,
+  type NotifyTarget,
+} from "./notify/index.js";
+export {
   DEVICE_REQUEST_TTL_MS,
   approveDeviceRequest,
   listDevicePairing,

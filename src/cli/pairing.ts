@@ -16,6 +16,7 @@ import {
 } from "../store/dm-store.js";
 import { collect, slot, withHelp, withStateDirInHints, type Runner, type Show, type Verb } from "./kit.js";
 import { escapeControl, formatAgo, formatIn, renderTable } from "./output.js";
+import type { NotifyResult } from "../notify/index.js";
 
 /** @deprecated Import from kit.ts; kept until the completion rewrite stops importing it from here. */
 export type { Runner } from "./kit.js";
@@ -44,9 +45,12 @@ function printChannelTable(show: Show, listed: ChannelRequests, now: number): vo
   const { c } = show;
   const channel = resolveChannel(listed.channel);
   const expiresAt = listed.requests.map((request) => Date.parse(request.expiresAt));
+  // Two bots on one channel: say whose request each is (a January store has one account, no column).
+  const accounts = new Set(listed.requests.map((request) => request.account)).size > 1;
   const rows = listed.requests.map((request, index) => [
     // The code is escaped like every other cell: the file may hold anything, a gateway wrote it.
     escapeControl(request.code),
+    ...(accounts ? [escapeControl(request.account)] : []),
     escapeControl(request.id),
     formatMeta(request.meta),
     formatAgo(Date.parse(request.createdAt), now),
@@ -54,6 +58,7 @@ function printChannelTable(show: Show, listed: ChannelRequests, now: number): vo
   ]);
   const columns = [
     { header: "CODE", style: (text: string) => c.cyan.bold(text) },
+    ...(accounts ? [{ header: "ACCOUNT" }] : []),
     { header: channel.idLabel, shrink: true },
     { header: "META", shrink: true, optional: true },
     { header: "REQUESTED", optional: true },
@@ -82,7 +87,11 @@ interface AllChannels {
   errors?: ChannelListError[];
 }
 
-const list: Verb<{ channel?: string }, ChannelRequests | AllChannels> = {
+/** `--account <id>` as the store takes it: absent when not given. */
+const accountOf = (options: { account?: string }) =>
+  options.account !== undefined ? { account: options.account } : {};
+
+const list: Verb<{ channel?: string; account?: string }, ChannelRequests | AllChannels> = {
   action: ({ args: [channelArg], options, store, globals }) => {
     if (channelArg !== undefined && options.channel !== undefined) {
       throw new MoltbotError(
@@ -91,8 +100,8 @@ const list: Verb<{ channel?: string }, ChannelRequests | AllChannels> = {
       );
     }
     const channel = channelArg ?? options.channel;
-    if (channel !== undefined) return listDmRequests(store(), channel);
-    const all = listAllDmRequests(store());
+    if (channel !== undefined) return listDmRequests(store(), channel, accountOf(options));
+    const all = listAllDmRequests(store(), accountOf(options));
     if (all.errors.length === 0) return { channels: all.channels };
     // Following a message's advice ("Run moltbot doctor") must act on this store.
     const errors = all.errors.map((error) => ({
@@ -122,11 +131,12 @@ const list: Verb<{ channel?: string }, ChannelRequests | AllChannels> = {
   exit: (listing) => ("errors" in listing && listing.errors ? 3 : 0),
 };
 
-const request: Verb<{ meta?: string[] }, RequestResult> = {
+const request: Verb<{ meta?: string[]; account?: string }, RequestResult> = {
   action: ({ args: [channel, senderId], options, store }) =>
     requestDmPairing(store(), {
       channel: channel!,
       senderId: senderId!,
+      ...accountOf(options),
       ...(options.meta !== undefined ? { meta: parseMeta(options.meta) } : {}),
     }),
   human: (result, show) => {
@@ -179,28 +189,54 @@ function channelAndCode(
   return input;
 }
 
-const approve: Verb<{ channel?: string }, ApproveResult> = {
-  action: ({ args, options, store }) => approveDmCode(store(), channelAndCode(options.channel, args, "approve")),
+/** "" for the default account (a January store knows no other), " (account work)" otherwise. */
+const accountNote = (account: string) => (account === "default" ? "" : ` (account ${escapeControl(account)})`);
+
+const approve: Verb<
+  { channel?: string; account?: string; notify?: boolean },
+  ApproveResult & { notify?: NotifyResult }
+> = {
+  action: async ({ args, options, store }) => {
+    const result = await approveDmCode(store(), {
+      ...channelAndCode(options.channel, args, "approve"),
+      ...accountOf(options),
+    });
+    if (!options.notify) return result;
+    // After the approval is written: a notice that fails is reported, never an error (exit 0).
+    const { notifyApprovedSender } = await import("../notify/index.js");
+    const notify = await notifyApprovedSender(store(), {
+      channel: result.channel,
+      senderId: result.id,
+      account: result.account,
+    });
+    return { ...result, notify };
+  },
   human: (result, show) => {
     show.out(
-      `${show.c.green("Approved")} ${result.channel} sender ${escapeControl(result.id)} (code ${escapeControl(result.code)}).\n`,
+      `${show.c.green("Approved")} ${result.channel} sender ${escapeControl(result.id)}${accountNote(result.account)} (code ${escapeControl(result.code)}).\n`,
     );
-    show.err(
-      `Tell the sender: "${result.message}"  Check with: ${show.next("pairing", "allowlist", result.channel)}\n`,
-    );
+    const check = `Check with: ${show.next("pairing", "allowlist", result.channel, ...(result.account === "default" ? [] : ["--account", result.account]))}`;
+    const { notify } = result;
+    if (notify?.status === "sent") show.err(`notify: sent. ${check}\n`);
+    else if (notify) {
+      show.err(
+        `notify: ${notify.status} (${escapeControl(notify.reason ?? "")}). Tell the sender: "${result.message}"\n`,
+      );
+    } else show.err(`Tell the sender: "${result.message}"  ${check}\n`);
   },
 };
 
-const reject: Verb<{ channel?: string }, RejectResult> = {
-  action: ({ args, options, store }) => rejectDmCode(store(), channelAndCode(options.channel, args, "reject")),
+const reject: Verb<{ channel?: string; account?: string }, RejectResult> = {
+  action: ({ args, options, store }) =>
+    rejectDmCode(store(), { ...channelAndCode(options.channel, args, "reject"), ...accountOf(options) }),
   human: (result, show) =>
     show.out(
       `${show.c.yellow("Rejected")} ${result.channel} request ${escapeControl(result.code)} from ${escapeControl(result.id)}.\n`,
     ),
 };
 
-const allowlist: Verb<object, { channel: string; allowFrom: string[] }> = {
-  action: ({ args: [channel], store }) => readDmAllowlist(store(), channel!),
+const allowlist: Verb<{ account?: string }, { channel: string; account: string; allowFrom: string[] }> = {
+  action: ({ args: [channel], options, store }) => readDmAllowlist(store(), channel!, accountOf(options)),
   human: (result, show) => {
     if (result.allowFrom.length > 0) return show.out(result.allowFrom.map((id) => `${escapeControl(id)}\n`).join(""));
     show.err(
@@ -209,15 +245,13 @@ const allowlist: Verb<object, { channel: string; allowFrom: string[] }> = {
   },
 };
 
-const revoke: Verb<object, RevokeResult> = {
-  action: ({ args: [channel, senderId], store }) => revokeDmSender(store(), { channel: channel!, senderId: senderId! }),
+const revoke: Verb<{ account?: string }, RevokeResult> = {
+  action: ({ args: [channel, senderId], options, store }) =>
+    revokeDmSender(store(), { channel: channel!, senderId: senderId!, ...accountOf(options) }),
   human: (result, show) => {
     const id = escapeControl(result.id);
-    show.out(
-      result.removed
-        ? `Removed ${id} from the ${result.channel} allowlist.\n`
-        : `${id} was not on the ${result.channel} allowlist; nothing changed.\n`,
-    );
+    const list = `the ${result.channel} allowlist${accountNote(result.account)}`;
+    show.out(result.removed ? `Removed ${id} from ${list}.\n` : `${id} was not on ${list}; nothing changed.\n`);
   },
 };
 
@@ -232,6 +266,9 @@ function channelsNote(): string {
   const extensions = CHANNEL_NAMES.filter((name) => !core.includes(name));
   return `Channels: ${core.map(named).join(", ")}; extension channels: ${extensions.map(named).join(", ")}. Case-insensitive.`;
 }
+
+const ACCOUNT_HELP =
+  "the bot account (two Telegram bots, a work Slack...); default: the default account, or any account when approving";
 
 export function registerPairing(program: Command, run: Runner): void {
   const pairing = program
@@ -248,6 +285,7 @@ export function registerPairing(program: Command, run: Runner): void {
       .command("list [channel]")
       .description("show live pairing requests, oldest first (all channels when none is given)")
       .option("--channel <channel>", "the channel, when given as an option")
+      .option("--account <id>", ACCOUNT_HELP)
       .action(run(list)),
     {
       examples: ["moltbot pairing list telegram", "moltbot pairing list --json | jq '.channels[].requests[].code'"],
@@ -259,6 +297,7 @@ export function registerPairing(program: Command, run: Runner): void {
       .command("request <channel> <senderId>")
       .description("record a pairing request for a sender (what the gateway does when a stranger writes)")
       .option("--meta <key=value>", "metadata to store with the request, e.g. username=alice (repeatable)", collect)
+      .option("--account <id>", ACCOUNT_HELP)
       .action(run(request)),
     { examples: ["moltbot pairing request telegram 123456789 --meta username=alice"] },
   );
@@ -268,8 +307,16 @@ export function registerPairing(program: Command, run: Runner): void {
       .command("approve [channel] [code]")
       .description("approve a pending code: the sender joins the channel's allowlist")
       .option("--channel <channel>", "the channel, when given as an option")
+      .option("--account <id>", ACCOUNT_HELP)
+      .option("--notify", 'then send the sender the approval message on their channel (README "Notify")')
       .action(run(approve)),
-    { examples: ["moltbot pairing approve telegram ABCD2345", "moltbot pairing approve --channel telegram abcd2345"] },
+    {
+      examples: [
+        "moltbot pairing approve telegram ABCD2345",
+        "moltbot pairing approve --channel telegram abcd2345 --notify",
+        "moltbot pairing approve telegram ABCD2345 --account work",
+      ],
+    },
   );
 
   withHelp(
@@ -277,6 +324,7 @@ export function registerPairing(program: Command, run: Runner): void {
       .command("reject [channel] [code]")
       .description("drop a pending code without approving it")
       .option("--channel <channel>", "the channel, when given as an option")
+      .option("--account <id>", ACCOUNT_HELP)
       .action(run(reject)),
     { examples: ["moltbot pairing reject telegram ABCD2345"] },
   );
@@ -285,6 +333,7 @@ export function registerPairing(program: Command, run: Runner): void {
     pairing
       .command("allowlist <channel>")
       .description("show the approved senders of a channel, one per line")
+      .option("--account <id>", ACCOUNT_HELP)
       .action(run(allowlist)),
     { examples: ["moltbot pairing allowlist telegram"] },
   );
@@ -293,6 +342,7 @@ export function registerPairing(program: Command, run: Runner): void {
     pairing
       .command("revoke <channel> <senderId>")
       .description("remove a sender from a channel's allowlist")
+      .option("--account <id>", ACCOUNT_HELP)
       .action(run(revoke)),
     { examples: ["moltbot pairing revoke telegram 123456789"] },
   );

@@ -22,6 +22,7 @@ import {
   type RecordKey,
   type RecordKind,
 } from "./catalogue.js";
+import { gatewayConfigFindings } from "../notify/config-check.js";
 import type { StoreContext } from "./context.js";
 import { keyOfFile, locate } from "./json/backend.js";
 import { errnoOf } from "./json/errors.js";
@@ -475,6 +476,8 @@ export async function runDoctor(ctx: StoreContext, options: { fix: boolean }): P
       }
     }
   }
+  // The gateway's config holds bot tokens: its owner and mode are checked (and fixed) by notify's check.
+  findings.push(...gatewayConfigFindings(ctx, options));
   const checked = facts.dirs.length + facts.files.filter((file) => file.content.status !== "missing").length;
   return { ok: isHealthy(findings), findings, checked };
 }

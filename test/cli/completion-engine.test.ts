@@ -70,8 +70,14 @@ describe("completion engine: commands and options, from the program", () => {
     { words: ["--json", "pa"], expected: ["pairing"] },
     { words: ["--state-dir", "/x", "de"], expected: ["devices"] },
     { words: ["--"], expected: ["--version", "--json", "--state-dir", "--help"] },
-    { words: ["pairing", "approve", "--"], expected: ["--channel", "--help", "--json", "--state-dir"] },
-    { words: ["pairing", "approve", "-"], expected: ["--channel", "-h", "--help", "--json", "--state-dir"] },
+    {
+      words: ["pairing", "approve", "--"],
+      expected: ["--channel", "--account", "--notify", "--help", "--json", "--state-dir"],
+    },
+    {
+      words: ["pairing", "approve", "-"],
+      expected: ["--channel", "--account", "--notify", "-h", "--help", "--json", "--state-dir"],
+    },
     { words: ["pairing", "request", "--m"], expected: ["--meta"] },
     {
       words: ["devices", "approve", "-"],

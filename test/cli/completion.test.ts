@@ -222,7 +222,10 @@ _moltbot; printf '%s\\n' "\${COMPREPLY[@]}"`;
   it.each([
     { line: "moltbot pa", expected: ["pairing"] },
     { line: "moltbot pairing ", expected: ["list", "request", "approve", "reject", "allowlist", "revoke", "help"] },
-    { line: "moltbot pairing approve --", expected: ["--channel", "--help", "--json", "--state-dir"] },
+    {
+      line: "moltbot pairing approve --",
+      expected: ["--account", "--channel", "--help", "--json", "--notify", "--state-dir"],
+    },
     { line: "moltbot completion ", expected: ["bash", "zsh", "fish"] },
     { line: "moltbot pairing approve TEL", expected: ["telegram"] },
     { line: "moltbot pairing reject --channel wh", expected: ["whatsapp"] },
