@@ -52,7 +52,15 @@ export function readRaw(file: string): RawFile {
       );
     }
     try {
-      return { exists: true, bytes: fs.readFileSync(fd) };
+      // The size fstat just gave, read in one call (readFileSync would fstat again).
+      const bytes = Buffer.allocUnsafe(stat.size);
+      let length = 0;
+      while (length < bytes.length) {
+        const read = fs.readSync(fd, bytes, length, bytes.length - length, null);
+        if (read === 0) break;
+        length += read;
+      }
+      return { exists: true, bytes: length === bytes.length ? bytes : bytes.subarray(0, length) };
     } catch (error) {
       throw storeIoError(error, file, "reading");
     }
