@@ -35,7 +35,7 @@ const locations = new WeakMap<StatePaths, Map<string, JsonLocation>>();
 
 export function locate(paths: StatePaths, record: RecordKind<unknown>, key: RecordKey): JsonLocation {
   let known = locations.get(paths);
-  if (!known) locations.set(paths, (known = new Map()));
+  if (!known) locations.set(paths, (known = new Map<string, JsonLocation>()));
   const id = `${record.name}\0${key.channel?.name ?? ""}\0${key.account ?? "\0"}`;
   let location = known.get(id);
   if (!location) known.set(id, (location = locateUncached(paths, record, key)));
