@@ -26,21 +26,23 @@ const common = {
 
 // The CLI bundle gets the start-up shims declared in scripts/shims/ (README "Performance"); the
 // build fails when one of them has gone stale. The library bundle keeps every package as it is.
-const [cli, lib] = await Promise.all([
-  buildWithShims({ ...common, entryPoints: ["src/cli/entry.ts"], format: "cjs", outfile: "dist/cli.cjs" }, { root }),
+// The library: the store operations (dist/index.js) and the pure rules (dist/core.js, `moltbot-pairing/core`).
+const library = (entry, outfile) =>
   build({
     ...common,
-    entryPoints: ["src/index.ts"],
+    entryPoints: [entry],
     format: "esm",
-    outfile: "dist/index.js",
-    // Bundled CommonJS dependencies call require() and read __filename (write-file-atomic names its
-    // temp files with it); ESM has neither, so the bundle defines both.
+    outfile,
+    // Bundled CommonJS dependencies (proper-lockfile, json5) call require(); ESM has none, so the
+    // bundle defines it.
     banner: {
-      js:
-        "import{createRequire as __moltbotRequire}from'node:module';import{fileURLToPath as __moltbotPath}from'node:url';" +
-        "const require=__moltbotRequire(import.meta.url);const __filename=__moltbotPath(import.meta.url);",
+      js: "import{createRequire as __moltbotRequire}from'node:module';const require=__moltbotRequire(import.meta.url);",
     },
-  }),
+  });
+const [cli, lib, core] = await Promise.all([
+  buildWithShims({ ...common, entryPoints: ["src/cli/entry.ts"], format: "cjs", outfile: "dist/cli.cjs" }, { root }),
+  library("src/index.ts", "dist/index.js"),
+  library("src/core.ts", "dist/core.js"),
 ]).catch((error) => {
   if (!(error instanceof StaleShimError)) throw error;
   console.error(`build: ${error.message}`);
@@ -61,7 +63,7 @@ if (/\bimport\(/.test(cliCode))
   throw new Error("dist/cli.cjs contains a dynamic import(); bundle it (see scripts/shims/builtin-dynamic-import.mjs)");
 const buildId = createHash("sha256").update(cliCode).digest("hex").slice(0, 16);
 writeAtomically(cliFile.path, `${cliCode}//moltbot-build:${buildId}\n`);
-for (const file of lib.outputFiles) writeAtomically(file.path, file.contents);
+for (const file of [...lib.outputFiles, ...core.outputFiles]) writeAtomically(file.path, file.contents);
 // Left by builds before the cache moved to the user's cache directory (bin/moltbot.js).
 rmSync(path.join(root, "dist", "cli.cjs.cache"), { force: true });
 

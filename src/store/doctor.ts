@@ -100,7 +100,7 @@ function inspectContent(
   }
   if (!raw.exists) return { content: { status: "missing" } };
   const { text, bom } = decodeText(raw.bytes);
-  const check = checkStoreText(kind.schema as RecordKind<unknown>["schema"], text);
+  const check = checkStoreText<unknown>(kind.schema, text);
   if (!check.ok) {
     if (check.problem === "empty" || check.problem === "not-json") {
       const reason = check.problem === "empty" ? "is empty, not JSON" : "is not valid JSON (truncated or garbage)";
