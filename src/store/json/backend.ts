@@ -190,7 +190,8 @@ function checkDirForReading(root: string, dir: string): void {
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+    // Only objects need a visit: an allowlist of 100 000 strings is frozen in one step.
+    for (const child of Object.values(value)) if (typeof child === "object" && child !== null) deepFreeze(child);
   }
   return value;
 }

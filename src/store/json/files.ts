@@ -1,3 +1,4 @@
+import { isUtf8 as bufferIsUtf8 } from "node:buffer";
 import fs from "node:fs";
 import path from "node:path";
 import { MoltbotError } from "../../errors.js";
@@ -146,13 +147,9 @@ export function rewriteRisk(bytes: Buffer, text: string, data: unknown): string 
     : `it has the key ${duplicate} twice, and rewriting it would silently keep only the last one`;
 }
 
+/** Node's own validator (node:buffer, native): no decoded copy of a large file is made to check it. */
 function isUtf8(bytes: Buffer): boolean {
-  try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
+  return bufferIsUtf8(bytes);
 }
 
 /**
