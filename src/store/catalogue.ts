@@ -1,12 +1,7 @@
 import type { ChannelInfo } from "../core/channels.js";
 import type { DevicePairedState, DevicePendingState } from "../core/device-pairing.js";
 import { emptyAllow, emptyPending, isRequestLive, type AllowState, type PendingState } from "../core/dm-pairing.js";
-import {
-  emptyNodePaired,
-  emptyNodePending,
-  type NodePairedState,
-  type NodePendingState,
-} from "../core/node-pairing.js";
+import type { NodePairedState, NodePendingState } from "../core/node-pairing.js";
 import { isFutureDated, isPendingLive, lastActiveAt } from "../core/pending.js";
 import {
   allowFileSchema,
