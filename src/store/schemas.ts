@@ -18,7 +18,7 @@ const optionalBoolean = z.exactOptional(z.boolean());
  */
 export function lazy<T extends { safeParse: (data: unknown) => unknown }>(build: () => T): Pick<T, "safeParse"> {
   let schema: T | undefined;
-  return { safeParse: ((data: unknown) => (schema ??= build()).safeParse(data)) };
+  return { safeParse: (data: unknown) => (schema ??= build()).safeParse(data) };
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
