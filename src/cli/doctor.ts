@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { runDoctor, type DoctorReport } from "../store/doctor.js";
 import { GENERATION_NAMES } from "../store/generation.js";
-import { withHelp, type Runner, type Show, type Verb } from "./kit.js";
+import { withHelp, withStateDirInHints, type Runner, type Show, type Verb } from "./kit.js";
 import { escapeControl } from "./output.js";
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
@@ -44,10 +44,13 @@ function printHuman({ report, fix, stateDir }: Checked, show: Show): void {
 
 // Findings are the output, not an error: a problem left is exit 1 with the report as the result.
 const doctor: Verb<{ fix?: boolean }, Checked> = {
-  action: async ({ options, store }) => {
+  action: async ({ options, store, globals }) => {
     const ctx = store();
     const fix = options.fix === true;
-    return { report: await runDoctor(ctx, { fix }), fix, stateDir: ctx.paths.stateDir };
+    const report = await runDoctor(ctx, { fix });
+    // A finding's advice ("moltbot pairing list telegram") acts on the store given with --state-dir too.
+    for (const finding of report.findings) finding.problem = withStateDirInHints(finding.problem, globals.stateDir);
+    return { report, fix, stateDir: ctx.paths.stateDir };
   },
   json: ({ report }) => ({
     ok: report.ok,

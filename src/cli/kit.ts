@@ -1,5 +1,6 @@
 import type { ChalkInstance } from "chalk";
 import type { Command } from "commander";
+import { runAsCommand, shellQuote, withoutStateDir } from "../core/shell.js";
 import { MoltbotError, isMoltbotError } from "../errors.js";
 import { createStoreContext, type StoreContext } from "../store/context.js";
 import { colors, escapeControl, printJson, type CliIO } from "./output.js";
@@ -24,10 +25,7 @@ export type Word = string | { slot: string };
 /** A placeholder the operator fills in, printed as `<NAME>` and never quoted. */
 export const slot = (name: string): Word => ({ slot: `<${name}>` });
 
-/** Quote an argument for a POSIX shell only when it needs it (a leading `~` would be expanded). */
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-][A-Za-z0-9_./:=@%+,~-]*$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote };
 
 /**
  * The one way to print a command for the operator to run next: it names the state directory they
@@ -125,10 +123,17 @@ const isOutputFailure = (error: unknown): error is MoltbotError =>
   isMoltbotError(error) && error.code === "OUTPUT_FAILED";
 
 /**
- * The runner for one CLI invocation: `onExit` receives each verb's exit status. Output that cannot
- * be written after the action succeeded is reported as such (exit 1, OUTPUT_FAILED).
+ * The exact command line for a refusal of the ownership rule (MoltbotError.runAs), by the error:
+ * the store does not know the user's argv, the runner does. reportError prints it.
  */
-export function createRunner(io: CliIO, onExit: (status: number) => void): Runner {
+const runAsLines = new WeakMap<MoltbotError, string>();
+
+/**
+ * The runner for one CLI invocation: `onExit` receives each verb's exit status; `argv` is the
+ * command line as typed (for the `sudo -u <owner> …` line of a refusal). Output that cannot be
+ * written after the action succeeded is reported as such (exit 1, OUTPUT_FAILED).
+ */
+export function createRunner(io: CliIO, onExit: (status: number) => void, argv: readonly string[] = []): Runner {
   return <O, R>(verb: Verb<O, R>) =>
     async (...args: unknown[]) => {
       // Commander calls an action with the declared arguments, then the options, then the command.
@@ -136,15 +141,23 @@ export function createRunner(io: CliIO, onExit: (status: number) => void): Runne
       const globals = readGlobals(command);
       let ctx: StoreContext | undefined;
       const next = (...words: Word[]) => nextCommand(globals, ...words);
-      const result = await verb.action({
-        options: command.opts() as O,
-        args: args.slice(0, -2) as (string | undefined)[],
-        globals,
-        store: () => (ctx ??= storeContextFor(io, globals)),
-        next,
-        io,
-        command,
-      });
+      let result: R;
+      try {
+        result = await verb.action({
+          options: command.opts() as O,
+          args: args.slice(0, -2) as (string | undefined)[],
+          globals,
+          store: () => (ctx ??= storeContextFor(io, globals)),
+          next,
+          io,
+          command,
+        });
+      } catch (error) {
+        if (isMoltbotError(error) && error.runAs !== undefined && ctx !== undefined) {
+          runAsLines.set(error, runAsCommand(error.runAs, ctx.paths, withoutStateDir(argv)));
+        }
+        throw error;
+      }
       try {
         if (globals.json) printJson(io, verb.json ? verb.json(result) : result);
         else
@@ -179,10 +192,17 @@ export function reportError(io: CliIO, error: unknown, globals: Globals): number
   let code: string;
   let message: string;
   let exitCode: number;
+  let runAs: { runAs: string; command: string } | undefined;
   if (isMoltbotError(error)) {
     code = error.code;
     message = withStateDirInHints(error.message, globals.stateDir);
     exitCode = error.exitCode;
+    const command = runAsLines.get(error);
+    if (error.runAs !== undefined && command !== undefined) {
+      // The store's closing advice ("Run the command as nobody.") becomes the exact line to run.
+      runAs = { runAs: error.runAs, command };
+      message = `${message.replace(/\s*Run the command as .*$/, "")} Run it as ${error.runAs}: ${command}`;
+    }
   } else {
     code = "INTERNAL";
     message = `Unexpected error: ${error instanceof Error ? error.message : String(error)}. Run again with MOLTBOT_DEBUG=1 for details.`;
@@ -191,7 +211,7 @@ export function reportError(io: CliIO, error: unknown, globals: Globals): number
   let line = message;
   if (globals.json && code !== "OUTPUT_FAILED") {
     try {
-      printJson(io, { error: { code, message } });
+      printJson(io, { error: { code, message, ...runAs } });
       line = "";
     } catch (failure) {
       if (!isOutputFailure(failure)) throw failure;

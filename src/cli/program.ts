@@ -134,7 +134,7 @@ function usageMessage(error: CommanderError, words: readonly string[]): string {
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const scan = scanArgv(argv);
   let exitCode = 0;
-  const run = createRunner(io, (status) => (exitCode = status));
+  const run = createRunner(io, (status) => (exitCode = status), argv);
   try {
     const program = await buildProgram(io, run, scan);
     await program.parseAsync(scan.argv, { from: "user" });

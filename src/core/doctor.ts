@@ -1,3 +1,5 @@
+import { shellQuote, sudoCommand, type CommandStore } from "./shell.js";
+
 /*
  * `moltbot doctor` as a pure function: the store gathers facts about the state dir (modes, owners,
  * what each record parses to, locks, temp files, expiry counts from the catalogue's own rules) and
@@ -73,6 +75,8 @@ export interface DirFacts {
 
 export interface DoctorFacts {
   now: number;
+  /** The store checked: commands in findings name it, since `sudo` drops the variables that chose it. */
+  store: CommandStore;
   /** The uid doctor runs as: only root can give a file back to its rightful owner. */
   euid: number;
   /** Locks and temp files untouched for this long belong to dead processes (the lock stale time). */
@@ -150,7 +154,7 @@ function contentFindings(file: FileFacts, facts: DoctorFacts): Finding[] {
       return [
         {
           file: at,
-          problem: `cannot be read: ${content.reason}${owner}; give it back to the gateway's user (e.g. "sudo chown -h $(id -u):$(id -g) ${at}" or "sudo moltbot doctor --fix"); it was left untouched`,
+          problem: `cannot be read: ${content.reason}${owner}; give it back to the gateway's user (e.g. "sudo chown -h $(id -u):$(id -g) ${shellQuote(at)}" or "${sudoCommand(facts.store, ["doctor", "--fix"])}"); it was left untouched`,
           severity: "error",
         },
       ];
@@ -253,7 +257,7 @@ function ownerFinding(file: FileFacts, dirs: DirFacts[], euid: number): Finding 
   if (euid !== 0) {
     return {
       file: file.path,
-      problem: `${problem}; run "sudo chown -h ${dir.uid}:${dir.gid} ${file.path}"`,
+      problem: `${problem}; run "sudo chown -h ${dir.uid}:${dir.gid} ${shellQuote(file.path)}"`,
       severity: "error",
     };
   }

@@ -14,6 +14,7 @@ import {
   type MigrationFacts,
 } from "../core/doctor.js";
 import { isRequestLive, parseMaxPending, type AllowState, type PendingState } from "../core/dm-pairing.js";
+import { runAsCommand } from "../core/shell.js";
 import { MoltbotError, isMoltbotError } from "../errors.js";
 import {
   RECORD_KINDS,
@@ -316,6 +317,7 @@ export function gatherFacts(ctx: StoreContext): { facts: DoctorFacts; located: M
   return {
     facts: {
       now: ctx.now(),
+      store: ctx.paths,
       euid: process.geteuid?.() ?? -1,
       staleMs: LOCK_STALE_MS,
       maxPending,
@@ -483,7 +485,7 @@ export async function runDoctor(ctx: StoreContext, options: { fix: boolean }): P
       if (refusal && fix.type !== "chown") {
         const who =
           refusal.runAs !== undefined
-            ? ` as ${refusal.runAs} (sudo -u ${refusal.runAs} moltbot --state-dir ${ctx.paths.stateDir} doctor --fix)`
+            ? ` as ${refusal.runAs} (${runAsCommand(refusal.runAs, ctx.paths, ["doctor", "--fix"])})`
             : "";
         target.problem = `${target.problem}; not fixed: moltbot does not change another user's store${who ? ` — run it${who}` : ""}`;
         continue;

@@ -25,6 +25,7 @@ function file(overrides: Partial<FileFacts> = {}): FileFacts {
 function facts(files: FileFacts[], overrides: Partial<DoctorFacts> = {}): DoctorFacts {
   return {
     now: NOW,
+    store: { stateDir: "/s", credentialsDir: DIR },
     euid: 1000,
     staleMs: STALE,
     maxPending: 3,

@@ -99,7 +99,9 @@ describe("permissions", () => {
       // As the gateway's user in a root-owned dir: the ownership rule refuses before any write is tried
       // (a non-root runner gets the kernel's "permission denied" instead).
       expect(outcome.stderr).toMatch(
-        RUNNING_AS_ROOT ? /belongs to uid 0, not to you .* Run the command as its owner \(root\)/ : /Permission denied/,
+        RUNNING_AS_ROOT
+          ? new RegExp(`belongs to uid 0, not to you .* Run it as root: sudo moltbot --state-dir ${stateDir} pairing `)
+          : /Permission denied/,
       );
     }
     // Doctor, as the same user, reports the loose modes and cannot repair someone else's files.

@@ -64,6 +64,33 @@ export function writeRefusal(dir: string, stat: fs.Stats, caller = euid()): Molt
   return undefined;
 }
 
+/**
+ * A state dir that does not exist yet, made by root inside another user's directory (`sudo moltbot
+ * --state-dir ~alice/.clawdbot …` on a fresh machine), would be a root-owned store in alice's home
+ * that her gateway cannot write: the same leftover the rule prevents for files. Refused the same way.
+ */
+function creationRefusal(root: string, caller = euid()): MoltbotError | undefined {
+  if (caller !== 0) return undefined;
+  let missing = root;
+  for (let at = root; ; at = path.dirname(at)) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(at);
+    } catch (error) {
+      if (errnoOf(error) !== "ENOENT" || path.dirname(at) === at) return undefined;
+      missing = at;
+      continue;
+    }
+    if (at === root || stat.uid === 0) return undefined;
+    const owner = userName(stat.uid);
+    return new MoltbotError(
+      "STORE_PERMISSION",
+      `${root} does not exist yet and ${missing} would be made inside ${at}, which belongs to ${owner}: moltbot does not create another user's state as root (${owner}'s gateway could not write a directory root made). Run the command as ${owner}.`,
+      { runAs: owner },
+    );
+  }
+}
+
 /** Open a directory we are about to use without following a link, to set its mode on the descriptor. */
 function chmodDirNoFollow(dir: string, mode: number): void {
   const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
@@ -80,6 +107,8 @@ function chmodDirNoFollow(dir: string, mode: number): void {
  * directories only, created 0700 whatever the umask). Throws the refusal of the ownership rule.
  */
 export function ensureWritableDir(root: string, dir: string): void {
+  const parentRefusal = creationRefusal(root);
+  if (parentRefusal) throw parentRefusal;
   try {
     const first = fs.mkdirSync(root, { recursive: true, mode: DIR_MODE });
     // The directories just made: their mode, whatever the umask, set on each without following links.
