@@ -33,6 +33,11 @@ function tokensCell(tokens: readonly DeviceTokenSummary[] | undefined): string {
     .join(", ");
 }
 
+/** REPAIR column: a request whose key differs from the paired device's is marked, never just "yes". */
+const repairCell = (request: DevicePendingView): string =>
+  request.publicKeyChanged === true ? KEY_CHANGED : request.isRepair === true ? "yes" : "no";
+const KEY_CHANGED = "KEY CHANGED";
+
 function printPending(show: Show, pending: readonly DevicePendingView[]): void {
   const { c } = show;
   const now = show.now();
@@ -43,8 +48,9 @@ function printPending(show: Show, pending: readonly DevicePendingView[]): void {
     list(request.scopes),
     escapeControl(request.remoteIp ?? "-"),
     formatAgo(request.ts, now),
-    request.isRepair === true ? "yes" : "no",
+    repairCell(request),
   ]);
+  const keyChanged = pending.some((request) => request.publicKeyChanged === true);
   const columns = [
     { header: "REQUEST", style: (text: string) => c.cyan(text) },
     { header: "DEVICE", shrink: true },
@@ -52,9 +58,22 @@ function printPending(show: Show, pending: readonly DevicePendingView[]): void {
     { header: "SCOPES", shrink: true },
     { header: "IP", optional: true },
     { header: "AGE" },
-    { header: "REPAIR", optional: true },
+    {
+      header: "REPAIR",
+      // A changed key is never left out of a narrow table.
+      optional: !keyChanged,
+      style: (text: string) => (text.startsWith(KEY_CHANGED) ? c.red.bold(text) : text),
+    },
   ];
   show.out(`${renderTable(columns, rows, show.columns, c)}\n`);
+}
+
+/**
+ * A device id arriving with a new public key is either a reinstalled device or someone else using
+ * its id: approving replaces the key the gateway knows it by, so the operator is told, every time.
+ */
+function keyChangedWarning(request: DevicePendingView): string {
+  return `Warning: device ${escapeControl(request.deviceId)} is paired with a different public key; approving request ${escapeControl(request.requestId)} replaces that key. Approve it only if you know the device was reset or reinstalled.\n`;
 }
 
 function printPaired(show: Show, paired: readonly PairedDeviceView[]): void {
@@ -88,6 +107,7 @@ const listVerb: Verb<object, ReturnType<typeof listDevices>> = {
     if (listing.pending.length > 0) printPending(show, listing.pending);
     show.out(`\n${show.c.bold("Paired devices")} (${listing.paired.length})\n`);
     if (listing.paired.length > 0) printPaired(show, listing.paired);
+    for (const request of listing.pending) if (request.publicKeyChanged === true) show.err(keyChangedWarning(request));
     if (listing.pending.length > 0) show.err(`Approve one with: ${show.next("devices", "approve", slot("request"))}\n`);
   },
 };
@@ -113,13 +133,19 @@ const requestVerb: Verb<RequestOptions, Awaited<ReturnType<typeof requestDevice>
       ...(options.scope !== undefined ? { scopes: options.scope } : {}),
       ...(options.remoteIp !== undefined ? { remoteIp: options.remoteIp } : {}),
     }),
-  human: ({ created, request }, show) => {
+  human: ({ created, request, replaced }, show) => {
     const device = escapeControl(request.deviceId);
     show.out(
       created
         ? `Created request ${escapeControl(request.requestId)} for device ${device}${request.isRepair ? " (already paired: repair)" : ""}.\n`
         : `Device ${device} already has pending request ${escapeControl(request.requestId)}; nothing new was created.\n`,
     );
+    if (replaced !== undefined && replaced.length > 0) {
+      show.out(
+        `It replaces the device's earlier pending request${replaced.length === 1 ? "" : "s"} ${replaced.map(escapeControl).join(", ")} (asked again with a different public key, role or scopes; ${replaced.length === 1 ? "that one" : "those"} can no longer be approved).\n`,
+      );
+    }
+    if (request.publicKeyChanged === true) show.err(keyChangedWarning(request));
     show.err(`Approve with: ${show.next("devices", "approve", request.requestId)}\n`);
   },
 };
@@ -129,6 +155,9 @@ function describeRequest(request: DevicePendingView, now: number): string {
   return [
     `Newest pending request ${escapeControl(request.requestId)}:`,
     `  device  ${escapeControl(request.deviceId)}${name}${request.isRepair === true ? " [repair: already paired]" : ""}`,
+    ...(request.publicKeyChanged === true
+      ? ["  key     KEY CHANGED: not the public key the device is paired with; approving replaces it"]
+      : []),
     `  role    ${escapeControl(request.role ?? "-")}`,
     `  scopes  ${list(request.scopes)}`,
     `  IP      ${escapeControl(request.remoteIp ?? "-")}`,
