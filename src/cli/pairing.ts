@@ -231,7 +231,9 @@ const reject: Verb<{ channel?: string; account?: string }, RejectResult> = {
     rejectDmCode(store(), { ...channelAndCode(options.channel, args, "reject"), ...accountOf(options) }),
   human: (result, show) =>
     show.out(
-      `${show.c.yellow("Rejected")} ${result.channel} request ${escapeControl(result.code)} from ${escapeControl(result.id)}.\n`,
+      result.ids === undefined
+        ? `${show.c.yellow("Rejected")} ${result.channel} request ${escapeControl(result.code)} from ${escapeControl(result.id)}.\n`
+        : `${show.c.yellow("Rejected")} ${result.ids.length} ${result.channel} requests holding code ${escapeControl(result.code)}, from ${result.ids.map(escapeControl).join(", ")} (one code cannot say whom to approve; they get new codes when they write again).\n`,
     ),
 };
 

@@ -16,7 +16,6 @@ import {
   MAX_SHORT_FIELD_LENGTH,
   MAX_ID_LENGTH,
   TOKEN_CHARACTERS,
-  assertUsableKey,
   optionalText,
   usage,
   validateKeyId,
@@ -420,7 +419,11 @@ export function approveDeviceRequest(
   random: RandomBytes,
 ): { pending: DevicePendingState; paired: DevicePairedState; result: DeviceApproveResult } {
   const request = findDeviceRequest(state.pending, input.id, now);
-  assertUsableKey(request.deviceId, "device id");
+  if (request.deviceId === "__proto__") {
+    throw usage(
+      `Device request ${request.requestId} names the device id "__proto__", which cannot be stored in paired.json; nothing was approved. Drop it with "moltbot devices reject ${request.requestId}".`,
+    );
+  }
   const existing = own(state.paired, request.deviceId);
   // Fields in the gateway's order; an earlier pairing keeps its own order and unknown fields.
   const device: PairedDevice = {

@@ -296,11 +296,11 @@ function withAccountOf(existing: PairingRequest, meta: Record<string, string>, g
 }
 
 /**
- * The live request with this code (compared upper-cased, as the gateway does, so a code another
- * writer stored in lower case can still be approved), in `account` when one is given. Two live
- * requests with the same code cannot be told apart: that is refused rather than guessed.
+ * The live requests with this code (compared upper-cased, as the gateway does, so a code another
+ * writer stored in lower case can still be acted on), in `account` when one is given. NOT_FOUND
+ * when there is none.
  */
-export function findRequestByCode(
+function findRequestsByCode(
   channel: ChannelInfo,
   pending: PendingState,
   input: { code: string; account?: string },
@@ -321,14 +321,27 @@ export function findRequestByCode(
       `No pending ${channel.name} request with code ${code}${where}. Run "moltbot pairing list ${channel.name}" to see pending codes.`,
     );
   }
+  return { code, matches, rest: live.filter((candidate) => !matches.includes(candidate)) };
+}
+
+/**
+ * The one live request with this code. Two live requests with the same code cannot be told apart:
+ * approving is refused rather than guessed (reject drops them all).
+ */
+export function findRequestByCode(
+  channel: ChannelInfo,
+  pending: PendingState,
+  input: { code: string; account?: string },
+  now: number,
+) {
+  const { code, matches, rest } = findRequestsByCode(channel, pending, input, now);
   if (matches.length > 1) {
     throw new MoltbotError(
       "AMBIGUOUS",
-      `Code ${code} is held by ${matches.length} pending ${channel.name} requests (senders ${matches.map((request) => request.id).join(", ")}), so it cannot say whom to approve. Reject it, or run "moltbot doctor".`,
+      `Code ${code} is held by ${matches.length} pending ${channel.name} requests (senders ${matches.map((request) => request.id).join(", ")}), so it cannot say whom to approve. Reject it (that drops every request holding it; the senders get new codes when they write again), or run "moltbot doctor".`,
     );
   }
-  const request = matches[0]!;
-  return { code, request, rest: live.filter((candidate) => candidate !== request) };
+  return { code, request: matches[0]!, rest };
 }
 
 /**
@@ -385,6 +398,8 @@ export interface RejectResult {
   account: string;
   code: string;
   id: string;
+  /** Every sender whose request was dropped, when the code was held by more than one (oldest first). */
+  ids?: string[];
 }
 
 export function rejectCode(
@@ -392,11 +407,13 @@ export function rejectCode(
   input: { channel: ChannelInfo; code: string; account?: string },
   now: number,
 ): { pending: PendingState; result: RejectResult } {
-  const { code, request, rest } = findRequestByCode(input.channel, pending, input, now);
-  return {
-    pending: withRequests(pending, rest),
-    result: { channel: input.channel.name, account: requestAccount(request), code, id: request.id },
-  };
+  // A code held twice is rejected for every holder: refusing would leave the operator no way to
+  // clear it, and dropping a request grants nobody anything (each sender gets a new code).
+  const { code, matches, rest } = findRequestsByCode(input.channel, pending, input, now);
+  const request = matches[0]!;
+  const result: RejectResult = { channel: input.channel.name, account: requestAccount(request), code, id: request.id };
+  if (matches.length > 1) result.ids = matches.map((match) => match.id);
+  return { pending: withRequests(pending, rest), result };
 }
 
 export interface RevokeResult {

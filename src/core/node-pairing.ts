@@ -13,8 +13,8 @@ import {
   MAX_ID_LENGTH,
   MAX_NAME_LENGTH,
   MAX_SHORT_FIELD_LENGTH,
-  assertUsableKey,
   optionalText,
+  usage,
   validateKeyId,
   validateText,
 } from "./text.js";
@@ -164,7 +164,11 @@ export function approveNodeRequest(
 ): { pending: NodePendingState; paired: NodePairedState; result: { requestId: string; node: PairedNodeView } } {
   const request = findNodeRequest(state.pending, input.requestId, now);
   // A gateway may have stored any node id; one that cannot be a key would vanish from paired.json.
-  assertUsableKey(request.nodeId, "node id");
+  if (request.nodeId === "__proto__") {
+    throw usage(
+      `Node request ${request.requestId} names the node id "__proto__", which cannot be stored in paired.json; nothing was approved. Drop it with "moltbot nodes reject ${request.requestId}".`,
+    );
+  }
   const existing = own(state.paired, request.nodeId);
   const node: PairedNode = {
     ...existing,

@@ -42,11 +42,6 @@ export function optionalText(value: string | undefined, what: string, max: numbe
  */
 export function validateKeyId(value: string, what: string): string {
   const id = validateText(value, what, MAX_ID_LENGTH);
-  assertUsableKey(id, what);
-  return id;
-}
-
-/** The same rule for an id read from a file another writer made (a gateway may store anything). */
-export function assertUsableKey(id: string, what: string): void {
   if (id === "__proto__") throw usage(`"__proto__" cannot be a ${what}.`);
+  return id;
 }

@@ -245,6 +245,38 @@ describe("request: an approved sender", () => {
   });
 });
 
+describe("codes another writer stored", () => {
+  const pending = () =>
+    pendingOf(req("1", "abcd2345", T0), req("2", "EFGH6789", T0 + 1), req("3", " efgh6789 ", T0 + 2));
+
+  it("a lower-case code in the file is approved by any spelling of it", () => {
+    const { result, allow } = approveCode(
+      { pending: pending(), allow: emptyAllow() },
+      { channel: telegram, code: "ABCD2345" },
+      T0,
+    );
+    expect(result.id).toBe("1");
+    expect(allow.allowFrom).toEqual(["1"]);
+  });
+
+  it("a code held twice is never approved (AMBIGUOUS, naming both senders); reject drops both", () => {
+    const ambiguous = errorOf(() =>
+      approveCode({ pending: pending(), allow: emptyAllow() }, { channel: telegram, code: "efgh6789" }, T0),
+    );
+    expect(ambiguous.code).toBe("AMBIGUOUS");
+    expect(ambiguous.message).toContain("senders 2, 3");
+    const rejected = rejectCode(pending(), { channel: telegram, code: "EFGH6789" }, T0);
+    expect(rejected.result).toEqual({
+      channel: "telegram",
+      account: "default",
+      code: "EFGH6789",
+      id: "2",
+      ids: ["2", "3"],
+    });
+    expect(rejected.pending.requests.map((request) => request.id)).toEqual(["1"]);
+  });
+});
+
 describe("expiry boundary (1 hour after createdAt)", () => {
   const state = () => ({ pending: pendingOf(req("123", "ABCD2345", T0)), allow: emptyAllow() });
 
