@@ -245,14 +245,18 @@ function contentFindings(file: FileFacts, facts: DoctorFacts): Finding[] {
   return findings;
 }
 
-function ownerFinding(file: FileFacts, dirs: DirFacts[], euid: number): Finding | undefined {
+function ownerFinding(file: FileFacts, dirs: DirFacts[], euid: number, stateDir: string): Finding | undefined {
   if (file.uid === undefined || !file.isFile) return undefined;
-  const dir = dirs.find(
+  const parent = dirs.find(
     (candidate) =>
       file.path.startsWith(`${candidate.path}/`) && !file.path.slice(candidate.path.length + 1).includes("/"),
   );
+  // Below the state dir, its owner is the store's owner (a root-owned `credentials/` is itself a
+  // leftover, handed back first); a credentials dir of its own is its own owner.
+  const root = dirs.find((candidate) => candidate.path === stateDir && !candidate.isSymlink);
+  const dir = root && file.path.startsWith(`${root.path}/`) ? root : parent;
   if (!dir || dir.uid === file.uid) return undefined;
-  const problem = `is owned by uid ${file.uid} but its directory belongs to uid ${dir.uid} (a "sudo moltbot" leftover?): the gateway may not be able to read it`;
+  const problem = `is owned by uid ${file.uid} but the store (${dir.path}) belongs to uid ${dir.uid} (a "sudo moltbot" leftover?): the gateway may not be able to read it`;
   // Only root can hand a file back; anyone else gets the command to run (-h: never through a link).
   if (euid !== 0) {
     return {
@@ -266,6 +270,30 @@ function ownerFinding(file: FileFacts, dirs: DirFacts[], euid: number): Finding 
     problem,
     severity: "error",
     fix: { type: "chown", path: file.path, uid: dir.uid, gid: dir.gid, fromUid: file.uid },
+  };
+}
+
+/**
+ * A store directory below the state dir owned by someone else than the state dir's owner: an older
+ * moltbot run with sudo created `credentials/` as root, and the gateway can no longer write in it.
+ * Root gives it back (before the files in it: diagnose lists directories first).
+ */
+function dirOwnerFinding(dir: DirFacts, facts: DoctorFacts): Finding | undefined {
+  const root = facts.dirs.find((candidate) => candidate.path === facts.store.stateDir);
+  if (!root || root.isSymlink || !dir.path.startsWith(`${root.path}/`) || dir.uid === root.uid) return undefined;
+  const problem = `directory owned by uid ${dir.uid} but the state dir belongs to uid ${root.uid} (a "sudo moltbot" leftover?): the gateway cannot write in it`;
+  if (facts.euid !== 0) {
+    return {
+      file: dir.path,
+      problem: `${problem}; run "${sudoCommand(facts.store, ["doctor", "--fix"])}"`,
+      severity: "error",
+    };
+  }
+  return {
+    file: dir.path,
+    problem,
+    severity: "error",
+    fix: { type: "chown", path: dir.path, uid: root.uid, gid: root.gid, fromUid: dir.uid },
   };
 }
 
@@ -346,7 +374,10 @@ export function diagnose(facts: DoctorFacts): Finding[] {
       });
       continue;
     }
-    if (dir.uid !== facts.euid && facts.euid !== 0) {
+    // A leftover of a sudo run is said as such (with the fix); any other stranger's directory plainly.
+    const owner = dirOwnerFinding(dir, facts);
+    if (owner) findings.push(owner);
+    else if (dir.uid !== facts.euid && facts.euid !== 0) {
       findings.push({
         file: dir.path,
         problem: `belongs to uid ${dir.uid}, not to you (uid ${facts.euid}): moltbot will not write here; run it as the directory's owner`,
@@ -388,7 +419,7 @@ export function diagnose(facts: DoctorFacts): Finding[] {
       const finding = modeFinding(file.path, file.mode, EXPECTED_FILE_MODE, "file");
       if (finding) findings.push(finding);
     }
-    const owner = ownerFinding(file, facts.dirs, facts.euid);
+    const owner = ownerFinding(file, facts.dirs, facts.euid, facts.store.stateDir);
     if (owner) findings.push(owner);
   }
   return findings;

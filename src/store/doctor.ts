@@ -367,7 +367,9 @@ function chownBeneath(root: string, target: string, fix: Extract<FixAction, { ty
     const file = fs.openSync(`/proc/self/fd/${fd}/${name}`, O_NOFOLLOW_READ);
     try {
       const stat = fs.fstatSync(file);
-      if (!stat.isFile() || stat.nlink !== 1 || stat.uid !== fix.fromUid) throw new Error("it changed since the scan");
+      // A directory has no hard links; a file with a second link may be someone else's file.
+      const handBack = (stat.isFile() && stat.nlink === 1) || stat.isDirectory();
+      if (!handBack || stat.uid !== fix.fromUid) throw new Error("it changed since the scan");
       fs.fchownSync(file, fix.uid, fix.gid);
     } finally {
       fs.closeSync(file);

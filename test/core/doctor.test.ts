@@ -209,6 +209,24 @@ describe("doctor diagnosis", () => {
     expect(asUser[0]!.fix).toBeUndefined();
   });
 
+  it("a store directory owned by someone other than the state dir's owner (root's credentials/): root gives it back before the files in it", () => {
+    const dirs = [
+      { path: "/s", mode: 0o700, uid: 1000, gid: 1000 },
+      { path: DIR, mode: 0o700, uid: 0, gid: 0 },
+    ];
+    const rootOwned = file({ path: ALLOW, kind: "dm-allow", uid: 0, gid: 0 });
+    const asRoot = diagnose(facts([rootOwned], { euid: 0, dirs }));
+    expect(asRoot.map((finding) => finding.fix)).toEqual([
+      { type: "chown", path: DIR, uid: 1000, gid: 1000, fromUid: 0 },
+      { type: "chown", path: ALLOW, uid: 1000, gid: 1000, fromUid: 0 },
+    ]);
+    const asUser = diagnose(facts([rootOwned], { dirs }));
+    expect(asUser.find((finding) => finding.file === DIR)!.problem).toContain(
+      'run "sudo moltbot --state-dir /s doctor --fix"',
+    );
+    expect(asUser.every((finding) => finding.fix === undefined)).toBe(true);
+  });
+
   it("an allowlist holding '*' or an empty entry is reported, never silently changed", () => {
     const found = diagnose(facts([file({ path: ALLOW, kind: "dm-allow", wildcards: 2 })]));
     expect(found).toEqual([

@@ -471,6 +471,36 @@ describe("issue 9: attacks on the real edge", () => {
     expect(readJsonFile(allowFile)).toEqual({ version: 1, allowFrom: ["555", "111"] });
   });
 
+  it("9.7 doctor --fix as root gives back a root-owned credentials directory an older sudo run left, then the files in it; nothing else", async () => {
+    const base = faultDir();
+    const { stateDir, code, credentials } = await nobodyStore(base);
+    // What `sudo moltbot pairing approve` used to leave: credentials/ and the allowlist owned by root.
+    const allowFile = path.join(credentials, "telegram-allowFrom.json");
+    fs.writeFileSync(allowFile, '{"version":1,"allowFrom":["555"]}\n', { mode: 0o600 });
+    fs.chownSync(credentials, 0, 0);
+    fs.chownSync(path.join(credentials, "telegram-pairing.json"), 0, 0);
+    const blocked = await run({ args: ["pairing", "approve", "telegram", code], stateDir, nobody: true });
+    expectOneCleanErrorLine(blocked, [3]);
+
+    const doctor = await run({ args: ["doctor", "--fix", "--json"], stateDir });
+    expect(doctor.code, doctor.stdout).toBe(0);
+    expect(
+      findingsOf(doctor)
+        .filter((finding) => finding.fixed)
+        .map((finding) => finding.file),
+    ).toEqual(
+      [
+        credentials,
+        path.join(credentials, "discord-pairing.json"),
+        path.join(credentials, "telegram-pairing.json"),
+        allowFile,
+      ].filter((file) => file !== path.join(credentials, "discord-pairing.json")),
+    );
+    expect(rootOwned(stateDir)).toEqual([]);
+    await ok({ args: ["pairing", "approve", "telegram", code], stateDir, nobody: true });
+    expect(readJsonFile(allowFile)).toEqual({ version: 1, allowFrom: ["555", "111"] });
+  });
+
   it("9.7 root does not create a state dir inside another user's directory: refused with the line to run as that user", async () => {
     const base = faultDir();
     const home = path.join(base, "home");
