@@ -137,8 +137,8 @@ export async function acquireLifecycle(
   ensurePrivateDirectory(path.dirname(lockPath));
   const db = new sqlite.DatabaseSync(lockPath);
   try {
-    db.exec("PRAGMA journal_mode = MEMORY");
-    if (await beginWithin(db, "BEGIN EXCLUSIVE", deadline)) return held(db, lockPath);
+    // Setting the journal mode waits for a holder too: it goes after the busy timeout, as OpenClaw's does.
+    if (await beginWithin(db, "PRAGMA journal_mode = MEMORY; BEGIN EXCLUSIVE;", deadline)) return held(db, lockPath);
   } catch (error) {
     db.close();
     throw error;

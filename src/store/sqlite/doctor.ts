@@ -305,6 +305,18 @@ function channelFacts(db: DatabaseSync, channel: string, now: number, maxPending
   };
 }
 
+/** WAL or rollback journal, from the file header (an immutable read-only connection always says "delete"). */
+function journalModeOf(file: string): string {
+  const header = Buffer.alloc(20);
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    fs.readSync(fd, header, 0, 20, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return header[18] === 2 && header[19] === 2 ? "wal" : "rollback";
+}
+
 function databaseFacts(file: string, now: number, maxPending: number): DatabaseFacts | undefined {
   try {
     return withReadConnection(file, 5000, (db) => {
@@ -312,7 +324,7 @@ function databaseFacts(file: string, now: number, maxPending: number): DatabaseF
         .prepare("PRAGMA quick_check")
         .all()
         .map((row) => String(Object.values(row)[0]));
-      const journalMode = String(db.prepare("PRAGMA journal_mode").get()?.journal_mode ?? "unknown");
+      const journalMode = journalModeOf(file);
       const missing: DatabaseFacts["missing"] = [];
       const present = new Set<PairingTable>();
       for (const table of Object.keys(PAIRING_TABLES) as PairingTable[]) {
