@@ -21,7 +21,7 @@ import path from "node:path";
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const BIN = path.join(ROOT, "bin", "moltbot.js");
 const NODE = process.execPath;
-const FIGURES = ["list", "approve", "devices", "allowlist", "concurrent", "memory"];
+const FIGURES = ["list", "approve", "devices", "allowlist", "concurrent", "memory", "sqlite"];
 
 const cli = process.argv.slice(2);
 const runsAt = cli.indexOf("--runs");
@@ -461,3 +461,10 @@ console.log(format(header));
 for (const line of lines) console.log(format(line));
 const failures = lines.filter((line) => line[5] === "FAIL").length;
 console.log(failures === 0 ? "All targets met." : `FAIL: ${failures} target(s) missed (see the lines marked FAIL).`);
+
+// OpenClaw's SQLite state: its own figures under Node 24 (bench/sqlite.mjs, self-contained), after this table.
+if (wanted("sqlite")) {
+  const runsArgs = runsOverride !== undefined ? ["--runs", String(runsOverride)] : [];
+  const sqlite = spawnSync(NODE, [path.join(ROOT, "bench", "sqlite.mjs"), ...runsArgs], { stdio: "inherit" });
+  if (sqlite.status !== 0) console.log("FAIL: the OpenClaw SQLite figures could not be measured (see above).");
+}
