@@ -38,6 +38,9 @@ import { runTransaction } from "./transaction.js";
 /**
  * Pending (live, newest first) and paired devices (most recently approved first), tokens as
  * summaries and only documented fields. Takes no lock and creates nothing.
+ *
+ * @example
+ * const { pending, paired } = listDevices(ctx);
  */
 export function listDevices(ctx: StoreContext): DeviceListing {
   const pending = ctx.backend.read(DEVICE_PENDING, {}).state;
@@ -46,7 +49,12 @@ export function listDevices(ctx: StoreContext): DeviceListing {
   return listDevicePairing({ pending, paired }, ctx.now());
 }
 
-/** A device asks to join the gateway (what the gateway does when an unknown device connects). */
+/**
+ * A device asks to join the gateway (what the gateway does when an unknown device connects).
+ *
+ * @example
+ * const { created, request } = await requestDevice(ctx, { deviceId, publicKey, role: "node" });
+ */
 export async function requestDevice(ctx: StoreContext, input: DeviceRequestInput): Promise<DeviceRequestResult> {
   // Bad input is a usage error before anything is read.
   validateDeviceRequest(input);
@@ -57,7 +65,12 @@ export async function requestDevice(ctx: StoreContext, input: DeviceRequestInput
   );
 }
 
-/** Approve by requestId, or by deviceId (that device's live request). Writes paired before pending. */
+/**
+ * Approve by requestId, or by deviceId (that device's live request). Writes paired before pending.
+ *
+ * @example
+ * const { device, issuedRole } = await approveDevice(ctx, { id: requestId });
+ */
 export async function approveDevice(ctx: StoreContext, input: { id: string }): Promise<DeviceApproveResult> {
   // OpenClaw's SQLite generation records how a pairing was approved: an operator's is "owner".
   const approval = ctx.backend.kind === "sqlite" ? ({ approvedVia: "owner" } as const) : {};
@@ -66,13 +79,24 @@ export async function approveDevice(ctx: StoreContext, input: { id: string }): P
   );
 }
 
+/**
+ * Drop a pending request (by request id or device id); an existing pairing of the device is untouched.
+ *
+ * @example
+ * await rejectDevice(ctx, { id: requestId });
+ */
 export async function rejectDevice(ctx: StoreContext, input: { id: string }): Promise<DeviceRejectResult> {
   return runTransaction(ctx, DEVICE_REJECT, { pending: {} }, ({ pending }, now) =>
     rejectDeviceRequest(pending, input, now),
   );
 }
 
-/** New secret for a role of a paired device; the only operation that returns a secret. */
+/**
+ * New secret for a role of a paired device; the only operation that returns a secret.
+ *
+ * @example
+ * const { token } = await rotateDevice(ctx, { deviceId: "ada-iphone", role: "node" });
+ */
 export async function rotateDevice(
   ctx: StoreContext,
   input: { deviceId: string; role: string; scopes?: readonly string[] },
@@ -82,6 +106,12 @@ export async function rotateDevice(
   );
 }
 
+/**
+ * Mark the token of a role of a paired device revoked; revoking again keeps the first time.
+ *
+ * @example
+ * await revokeDevice(ctx, { deviceId: "ada-iphone", role: "operator" });
+ */
 export async function revokeDevice(
   ctx: StoreContext,
   input: { deviceId: string; role: string },
@@ -89,7 +119,12 @@ export async function revokeDevice(
   return runTransaction(ctx, DEVICE_TOKENS, { paired: {} }, ({ paired }, now) => revokeDeviceToken(paired, input, now));
 }
 
-/** Unpair a device and drop its pending requests (both records locked, pending first). */
+/**
+ * Unpair a device and drop its pending requests (both records locked, pending first).
+ *
+ * @example
+ * await removeDeviceEverywhere(ctx, { deviceId: "ada-iphone" });
+ */
 export async function removeDeviceEverywhere(
   ctx: StoreContext,
   input: { deviceId: string },
@@ -102,6 +137,10 @@ export async function removeDeviceEverywhere(
 /**
  * Check a device's token. A failure writes nothing (decided on an unlocked read); success is
  * decided again under the lock and records `lastUsedAtMs`.
+ *
+ * @example
+ * const check = await verifyDevice(ctx, { deviceId, role: "node", token });
+ * if (!check.ok) refuse(check.reason);
  */
 export async function verifyDevice(
   ctx: StoreContext,

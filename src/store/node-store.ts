@@ -18,11 +18,22 @@ import { runTransaction } from "./transaction.js";
  * rules as devices (the catalogue's NODE_* transactions).
  */
 
-/** Live node requests, newest first. Takes no lock and creates nothing. */
+/**
+ * Live node requests, newest first. Takes no lock and creates nothing.
+ *
+ * @example
+ * const { pending } = listNodeRequests(ctx);
+ */
 export function listNodeRequests(ctx: StoreContext): { pending: NodePendingRequest[] } {
   return { pending: liveNodeRequests(ctx.backend.read(NODE_PENDING, {}).state, ctx.now()) };
 }
 
+/**
+ * A legacy node asks to join; the same node asking again while its request is live gets it back.
+ *
+ * @example
+ * const { created, request } = await requestNode(ctx, { nodeId: "kitchen-pi", displayName: "Kitchen" });
+ */
 export async function requestNode(
   ctx: StoreContext,
   input: NodeRequestInput,
@@ -34,6 +45,12 @@ export async function requestNode(
   );
 }
 
+/**
+ * Pair a legacy node with one token (never in the result: the gateway hands it over).
+ *
+ * @example
+ * const { node } = await approveNode(ctx, { requestId });
+ */
 export async function approveNode(
   ctx: StoreContext,
   input: { requestId: string },
@@ -43,6 +60,12 @@ export async function approveNode(
   );
 }
 
+/**
+ * Drop a pending legacy node request.
+ *
+ * @example
+ * await rejectNode(ctx, { requestId });
+ */
 export async function rejectNode(
   ctx: StoreContext,
   input: { requestId: string },
@@ -52,7 +75,12 @@ export async function rejectNode(
   );
 }
 
-/** Check a node's token; failures write nothing, success records `lastConnectedAtMs`. */
+/**
+ * Check a node's token; failures write nothing, success records `lastConnectedAtMs`.
+ *
+ * @example
+ * const { ok } = await verifyNode(ctx, { nodeId, token });
+ */
 export async function verifyNode(
   ctx: StoreContext,
   input: { nodeId: string; token: string },

@@ -85,6 +85,7 @@ describe("npm pack", () => {
         "bin/package.json",
         "dist/cli.cjs",
         "dist/index.js",
+        "dist/core.js",
         "dist/types/index.d.ts",
         "package.json",
       ]),
@@ -93,7 +94,7 @@ describe("npm pack", () => {
     expect(files).not.toContain("dist/cli.cjs.cache");
     for (const file of files) {
       expect(file, file).toMatch(
-        /^(README\.md|LICENSE|package\.json|bin\/moltbot\.js|bin\/package\.json|dist\/cli\.cjs|dist\/index\.js|dist\/types\/.+\.d\.ts)$/,
+        /^(README\.md|LICENSE|package\.json|bin\/moltbot\.js|bin\/package\.json|dist\/cli\.cjs|dist\/index\.js|dist\/core\.js|dist\/types\/.+\.d\.ts)$/,
       );
     }
   });
@@ -160,8 +161,16 @@ console.log(JSON.stringify(listDmRequests(ctx, "telegram")));`;
       fs.writeFileSync(
         path.join(consumer, "main.ts"),
         `import { createStoreContext, requestDmPairing, type RequestResult } from "${pkg.name}";
+import { emptyAllow, emptyPending, requestPairing, resolveChannel } from "${pkg.name}/core";
 const result: Promise<RequestResult> = requestDmPairing(createStoreContext(), { channel: "telegram", senderId: "1" });
+const pure = requestPairing(
+  { pending: emptyPending(), allow: [emptyAllow()] },
+  { channel: resolveChannel("telegram"), senderId: "1" },
+  0,
+  (n) => new Uint8Array(n),
+);
 void result;
+void pure.result.status;
 `,
       );
       const tsconfig = {

@@ -10,13 +10,14 @@ import {
   type DirFacts,
   type Finding,
   type FixAction,
+  type MigrationFacts,
 } from "../../core/doctor.js";
 import { isRequestLive, parseMaxPending } from "../../core/dm-pairing.js";
 import { isMoltbotError, type MoltbotError } from "../../errors.js";
 import { gatewayConfigFindings } from "../../notify/config-check.js";
 import { DEVICE_PENDING, DM_PENDING, singleRecord, type EntryCounts, type RecordKind } from "../catalogue.js";
 import type { StoreContext } from "../context.js";
-import type { DoctorFinding, DoctorReport } from "../doctor.js";
+import { migrationFacts, type DoctorFinding, type DoctorReport } from "../doctor.js";
 import { errnoOf } from "../json/errors.js";
 import { writeRefusal } from "../json/owner.js";
 import { runTransaction } from "../transaction.js";
@@ -85,6 +86,8 @@ export interface SqliteDoctorFacts {
   coordinator?: CoordinatorFacts;
   /** JSON pairing files beside the database: this generation does not read them. */
   leftovers: string[];
+  /** What OpenClaw's move and import left (the JSON doctor's facts, explained the same way). */
+  migration?: MigrationFacts;
 }
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8).padStart(3, "0")}`;
@@ -100,6 +103,7 @@ export function diagnoseSqlite(facts: SqliteDoctorFacts): Finding[] {
     dirs: facts.dirs,
     unlistable: facts.unlistable,
     files: [],
+    ...(facts.migration ? { migration: facts.migration } : {}),
   });
   const { database } = facts;
   const stateDirUid = facts.dirs.find((dir) => dir.path === path.dirname(database));
@@ -462,6 +466,8 @@ export async function gatherSqliteFacts(ctx: StoreContext): Promise<SqliteDoctor
     files,
     leftovers: [],
   };
+  const migration = migrationFacts(ctx);
+  if (migration) facts.migration = migration;
   if (usable) {
     loadSqlite(database);
     const db = databaseFacts(database, now, maxPending);
@@ -564,5 +570,6 @@ export async function runSqliteDoctor(ctx: StoreContext, options: { fix: boolean
   }
   findings.push(...gatewayConfigFindings(ctx, options));
   const checked = facts.dirs.length + facts.files.length;
-  return { ok: isHealthy(findings), findings, checked };
+  const store = { stateDir: ctx.paths.stateDir, source: ctx.paths.source, generation: "openclaw-sqlite" as const };
+  return { ok: isHealthy(findings), findings, store, checked };
 }
