@@ -3,7 +3,7 @@
 //
 // The state is made by the real OpenClaw 2026.9.6 (its own store functions: 3 pending telegram
 // requests in state/openclaw.sqlite, its -wal and -shm left as a running gateway leaves them), from
-// the test cache (scripts/openclaw-cache.mjs installs it once). Every command runs under that
+// the test cache (scripts/test-packages.mjs installs it once). Every command runs under that
 // cache's Node 24, OpenClaw's own: moltbot needs node:sqlite for this state, and OpenClaw Node 24.
 //
 // Figures (medians of interleaved whole-process runs, as bench.mjs measures):
@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ensureOpenClawCache } from "../scripts/openclaw-cache.mjs";
+import { openclawSqlite } from "../scripts/test-packages.mjs";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const BIN = path.join(ROOT, "bin", "moltbot.js");
@@ -23,7 +23,7 @@ const TIME = fs.existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
 const runsAt = process.argv.indexOf("--runs");
 const runs = (count) => (runsAt === -1 ? count : Number(process.argv[runsAt + 1]));
 
-const cache = ensureOpenClawCache({ log: (line) => console.error(line) });
+const cache = openclawSqlite();
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), "moltbot-bench-sqlite-"));
 const stateDir = path.join(WORK, "state");
 const home = path.join(WORK, "home");

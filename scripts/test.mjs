@@ -2,14 +2,14 @@
 //
 // 1. everything but test/sqlite/, under this Node (the project's floor, Node 20 on CI);
 // 2. test/sqlite/ (OpenClaw's SQLite store: node:sqlite, and the real OpenClaw 2026.9.6) under the
-//    Node 24 from the OpenClaw test cache (scripts/openclaw-cache.mjs installs it from the registry
+//    Node 24 from the test cache (scripts/test-packages.mjs installs it from the registry
 //    the first time; if that fails, this run fails: those tests are never skipped).
 //
 // Arguments go to both runs. A JSON report (`--outputFile.json=<file>`, as .ci/run asks) is written
 // by the first run to <file> and by the second to <file>.node24.json. `--only=node20|node24` runs one.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { ensureOpenClawCache } from "./openclaw-cache.mjs";
+import { openclawSqlite } from "./test-packages.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const vitest = path.join(root, "node_modules", "vitest", "vitest.mjs");
@@ -47,7 +47,7 @@ if (only === undefined || only === "node20") {
 if (only === undefined || only === "node24") {
   let cache;
   try {
-    cache = ensureOpenClawCache();
+    cache = openclawSqlite();
   } catch (error) {
     console.error(`\nmoltbot tests: FAILED to prepare the SQLite/OpenClaw tests: ${error.message}`);
     process.exit(1);

@@ -1,13 +1,14 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ROOT, collectOutput, runJson, tempDir, type RunResult } from "../helpers.js";
+import { collectOutput, runJson, tempDir, type RunResult } from "../helpers.js";
+import { openclawSqlite } from "../interop/packages.js";
 import { dbPath, query, track } from "./helpers.js";
 
 /*
  * Interop with the real OpenClaw 2026.9.6, installed from the npm registry into the test cache
- * (scripts/openclaw-cache.mjs; installed once, reused after). OpenClaw's own store functions run in
+ * (scripts/test-packages.mjs; installed once, reused after). OpenClaw's own store functions run in
  * a separate Node 24 process (fixtures/openclaw-drive.mjs), its CLI as its users run it. If the
  * registry cannot be reached, the install fails and so does every test here: nothing is skipped.
  */
@@ -21,13 +22,8 @@ interface Cache {
 let cache: Cache;
 
 beforeAll(() => {
-  const result = spawnSync(process.execPath, [path.join(ROOT, "scripts", "openclaw-cache.mjs")], {
-    encoding: "utf8",
-    timeout: 15 * 60_000,
-  });
-  if (result.status !== 0) throw new Error(`could not install OpenClaw for the interop tests:\n${result.stderr}`);
-  cache = JSON.parse(result.stdout) as Cache;
-});
+  cache = openclawSqlite();
+}, 900_000);
 
 const DRIVE = path.join(import.meta.dirname, "fixtures", "openclaw-drive.mjs");
 
