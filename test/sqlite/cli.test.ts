@@ -2,6 +2,9 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { completeWords } from "../../src/cli/completion-engine.js";
+import type { Runner } from "../../src/cli/kit.js";
+import { buildProgram } from "../../src/cli/program.js";
 import { BIN, ROOT, cliEnv, collectOutput, runJson, runMoltbot, tempStateDir, type RunResult } from "../helpers.js";
 import { openclawState, query } from "./helpers.js";
 
@@ -148,6 +151,26 @@ describe("every command on an OpenClaw SQLite state", () => {
       file: path.join(stateDir, "state", "openclaw.sqlite"),
       problem: expect.stringMatching(/^OpenClaw's SQLite state \(schema 18, journal wal\)/),
       severity: "info",
+    });
+  });
+});
+
+describe("shell completion on an OpenClaw SQLite state", () => {
+  it("offers the codes and device ids stored in the database, read without a lock", async () => {
+    const stateDir = seedSqlite();
+    const io = { out: () => {}, err: () => {}, color: false, columns: 80, interactive: false, env: {} };
+    const program = await buildProgram({ ...io, readStdin: async () => "", confirm: async () => false }, (() =>
+      async () => {}) as Runner);
+    const env = { MOLTBOT_STATE_DIR: stateDir };
+    expect(completeWords(program, ["pairing", "approve", "telegram", ""], { env })).toEqual({
+      type: "values",
+      candidates: [
+        { value: "ABCD2345", description: "111" },
+        { value: "WXYZ6789", description: "222" },
+      ],
+    });
+    expect(completeWords(program, ["devices", "approve", ""], { env })).toMatchObject({
+      candidates: [{ value: "r1" }],
     });
   });
 });
