@@ -3,7 +3,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { completeWords } from "../../src/cli/completion-engine.js";
-import type { Runner } from "../../src/cli/kit.js";
 import { buildProgram } from "../../src/cli/program.js";
 import { BIN, ROOT, cliEnv, collectOutput, runJson, runMoltbot, tempStateDir, type RunResult } from "../helpers.js";
 import { openclawState, query } from "./helpers.js";
@@ -160,7 +159,7 @@ describe("shell completion on an OpenClaw SQLite state", () => {
     const stateDir = seedSqlite();
     const io = { out: () => {}, err: () => {}, color: false, columns: 80, interactive: false, env: {} };
     const program = await buildProgram({ ...io, readStdin: async () => "", confirm: async () => false }, (() =>
-      async () => {}) as Runner);
+      async () => {}));
     const env = { MOLTBOT_STATE_DIR: stateDir };
     expect(completeWords(program, ["pairing", "approve", "telegram", ""], { env })).toEqual({
       type: "values",
