@@ -158,8 +158,10 @@ describe("shell completion on an OpenClaw SQLite state", () => {
   it("offers the codes and device ids stored in the database, read without a lock", async () => {
     const stateDir = seedSqlite();
     const io = { out: () => {}, err: () => {}, color: false, columns: 80, interactive: false, env: {} };
-    const program = await buildProgram({ ...io, readStdin: async () => "", confirm: async () => false }, (() =>
-      async () => {}));
+    const program = await buildProgram(
+      { ...io, readStdin: async () => "", confirm: async () => false },
+      () => async () => {},
+    );
     const env = { MOLTBOT_STATE_DIR: stateDir };
     expect(completeWords(program, ["pairing", "approve", "telegram", ""], { env })).toEqual({
       type: "values",

@@ -386,6 +386,12 @@ describe("refusals on OpenClaw's SQLite state", () => {
       "STORE_PERMISSION",
       "can be written by its group",
     ],
+    [
+      "the database belongs to another user",
+      (s: string) => fs.chownSync(dbPath(s), 65534, 65534),
+      "STORE_PERMISSION",
+      "belongs to nobody, not to you",
+    ],
   ])("%s: the write is refused (the ownership rule)", async (_name, prepare, code, message) => {
     const stateDir = openclawState();
     prepare(stateDir);

@@ -269,13 +269,6 @@ class SqliteSession implements WriteSession {
   private checkWritable(): void {
     const { stateDir } = this.paths;
     const dir = path.dirname(this.file);
-    let refusal: MoltbotError | undefined;
-    try {
-      refusal = writeRefusal(stateDir, fs.statSync(stateDir));
-    } catch (error) {
-      throw ioError(error, stateDir);
-    }
-    if (refusal) throw refusal;
     const stat = inspectLayout(this.file);
     if (stat === undefined) {
       throw new MoltbotError(
@@ -283,7 +276,12 @@ class SqliteSession implements WriteSession {
         `There is no OpenClaw database at ${this.file} to write to; nothing was written. moltbot never creates the gateway's database: start OpenClaw once (it creates it), or point --state-dir at the gateway's state directory.`,
       );
     }
-    refusal = writeRefusal(dir, fs.lstatSync(dir));
+    let refusal: MoltbotError | undefined;
+    try {
+      refusal = writeRefusal(stateDir, fs.statSync(stateDir)) ?? writeRefusal(dir, fs.lstatSync(dir));
+    } catch (error) {
+      throw ioError(error, stateDir);
+    }
     if (refusal) throw refusal;
     const uid = process.geteuid?.();
     if (uid !== undefined && stat.uid !== uid) {
