@@ -21,6 +21,9 @@ import {
   revokeDmSender,
 } from "../../src/store/dm-store.js";
 import { approveNode, listNodeRequests, requestNode } from "../../src/store/node-store.js";
+import { DM_ALLOW, singleRecord } from "../../src/store/catalogue.js";
+import { resolveChannel } from "../../src/core/channels.js";
+import { runTransaction } from "../../src/store/transaction.js";
 import { listTree, seededRandom } from "../helpers.js";
 import { dbPath, iso, openclawState, query, schemaText, track } from "./helpers.js";
 
@@ -214,6 +217,26 @@ describe("DM pairing on OpenClaw's SQLite state", () => {
     await rejectDmCode(ctx, { channel: "telegram", code: "EFGH6789" });
     expect(query(stateDir, "SELECT count(*) AS n FROM channel_pairing_requests")).toEqual([{ n: 0 }]);
     expect(await revokeDmSender(ctx, { channel: "telegram", senderId: "999" })).toMatchObject({ removed: false });
+  });
+
+  it("the January unscoped allowlist has no rows here: it reads empty and is never written", async () => {
+    const stateDir = openclawState({
+      sql: "INSERT INTO channel_pairing_allow_entries VALUES ('telegram', 'default', '555', 0, 1000);",
+    });
+    const ctx = ctxFor(stateDir);
+    const telegram = resolveChannel("telegram");
+    expect(ctx.backend.read(DM_ALLOW, { channel: telegram }).state.allowFrom).toEqual([]);
+    expect(ctx.backend.read(DM_ALLOW, { channel: telegram, account: "default" }).state.allowFrom).toEqual(["555"]);
+    await expect(
+      runTransaction(ctx, singleRecord(DM_ALLOW), { state: { channel: telegram } }, () => ({
+        state: { version: 1 as const, allowFrom: ["1"] },
+        result: undefined,
+      })),
+    ).rejects.toMatchObject({
+      code: "STORE_IO",
+      message: expect.stringContaining("has no rows in OpenClaw's database"),
+    });
+    expect(query(stateDir, "SELECT entry FROM channel_pairing_allow_entries")).toEqual([{ entry: "555" }]);
   });
 
   it("a request that writes drops the channel's expired rows, as every write does", async () => {
