@@ -214,6 +214,11 @@ export function withReadConnection<T>(
   const before = inspectLayout(file);
   if (before === undefined) return undefined;
   const sqlite = loadSqlite(file);
+  // An immutable read is only good while nothing else has the database open or changes it.
+  const undisturbed = () => {
+    const after = lstatOrUndefined(file);
+    return after !== undefined && sameFile(before, after) && !hasSidecars(file);
+  };
   const run = (location: string, immutable: boolean): { value: T } | undefined => {
     let db: DatabaseSync | undefined;
     try {
@@ -222,12 +227,10 @@ export function withReadConnection<T>(
       db.exec("BEGIN");
       const value = read(db);
       db.exec("COMMIT");
-      if (immutable) {
-        const after = lstatOrUndefined(file);
-        if (!after || !sameFile(before, after) || hasSidecars(file)) return undefined;
-      }
-      return { value };
+      return !immutable || undisturbed() ? { value } : undefined;
     } catch (error) {
+      // A writer that started meanwhile can make an immutable read fail half-way: read again, properly.
+      if (immutable && !undisturbed()) return undefined;
       throw ioError(error, file);
     } finally {
       db?.close();
