@@ -3,9 +3,10 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { withReadConnection } from "../../src/store/sqlite/backend.js";
 import { coordinatorPath } from "../../src/store/sqlite/coordinator.js";
 import { collectOutput, listTree, runJson, runMoltbot, tempDir, type RunResult } from "../helpers.js";
-import { dbPath, openclawState, query, track } from "./helpers.js";
+import { dbPath, openclawState, query, sqlite, track } from "./helpers.js";
 
 /*
  * Writing beside a live gateway, through real processes: OpenClaw's coordinator lock (its exact
@@ -249,6 +250,27 @@ describe("reading writes nothing", () => {
     }
     expect(listTree(stateDir)).toEqual(before);
     expect(fs.existsSync(lock)).toBe(false);
+  });
+
+  it("an immutable read that a writer starting meanwhile disturbs is read again through the WAL", () => {
+    const stateDir = openclawState();
+    const file = dbPath(stateDir);
+    const writer = new (sqlite().DatabaseSync)(file);
+    let calls = 0;
+    try {
+      const count = withReadConnection(file, 1000, (db) => {
+        calls++;
+        // First time: the quiet (immutable) read; a gateway opens the database and commits meanwhile.
+        if (calls === 1) {
+          writer.exec("INSERT INTO channel_pairing_allow_entries VALUES ('telegram', 'default', '1', 0, 0);");
+        }
+        return db.prepare("SELECT count(*) AS n FROM channel_pairing_allow_entries").get()?.n;
+      });
+      expect(calls).toBe(2);
+      expect(count).toBe(1);
+    } finally {
+      writer.close();
+    }
   });
 
   it("root reading another user's state creates nothing there, even beside a live WAL", async () => {
