@@ -191,6 +191,71 @@ describe("interop with the real OpenClaw 2026.9.6", () => {
     expect(list.json.paired).toEqual([expect.objectContaining({ deviceId: "dev-9", approvedVia: "owner" })]);
   });
 
+  it("device requests: a repeat refreshes OpenClaw's request in place, asking for more supersedes it, as OpenClaw does", async () => {
+    const { stateDir, home } = freshState();
+    const [asked] = await openclaw<{ request: { requestId: string } }>(stateDir, home, [
+      {
+        op: "dev.request",
+        request: { deviceId: "dev-1", publicKey: "pk-1", role: "operator", scopes: ["operator.write"], silent: true },
+      },
+    ]);
+    const requestId = asked!.request.requestId;
+    // Covered by what it asked before (operator.write implies operator.read): the same request, refreshed.
+    const repeat = await runJson<{ created: boolean; request: { requestId: string } }>(
+      [
+        "devices",
+        "request",
+        "--device-id",
+        "dev-1",
+        "--public-key",
+        "pk-1",
+        "--role",
+        "operator",
+        "--scope",
+        "operator.read",
+      ],
+      { stateDir },
+    );
+    expect(repeat.json).toMatchObject({ created: false, request: { requestId } });
+    expect(
+      query(
+        stateDir,
+        "SELECT request_id, refreshed_at_ms IS NOT NULL AS refreshed, silent FROM device_pairing_pending",
+      ),
+    ).toEqual([{ request_id: requestId, refreshed: 1, silent: 0 }]);
+    // Asking for more supersedes it with one merged request; OpenClaw then refreshes moltbot's in turn.
+    const more = await runJson<{ created: boolean; replaced: string[]; request: { requestId: string } }>(
+      [
+        "devices",
+        "request",
+        "--device-id",
+        "dev-1",
+        "--public-key",
+        "pk-1",
+        "--role",
+        "operator",
+        "--scope",
+        "operator.admin",
+      ],
+      { stateDir },
+    );
+    expect(more.json).toMatchObject({ created: true, replaced: [requestId] });
+    const [again, listed] = await openclaw<unknown>(stateDir, home, [
+      {
+        op: "dev.request",
+        request: { deviceId: "dev-1", publicKey: "pk-1", role: "operator", scopes: ["operator.admin"] },
+      },
+      { op: "dev.list" },
+    ]);
+    expect(again).toMatchObject({ created: false, request: { requestId: more.json.request.requestId } });
+    expect((listed as { pending: { requestId: string; scopes: string[] }[] }).pending).toEqual([
+      expect.objectContaining({
+        requestId: more.json.request.requestId,
+        scopes: ["operator.write", "operator.admin"],
+      }),
+    ]);
+  });
+
   it("OpenClaw and moltbot writing at once lose nothing that either acknowledged", async () => {
     const { stateDir, home } = freshState();
     await openclaw(stateDir, home, [{ op: "dm.list", channel: "telegram" }]);
