@@ -8,7 +8,7 @@
 // with --check it also exits 1 then.
 //
 //   node bench/bench.mjs [figure…] [--runs N] [--check] [--gateway <clawdbot package dir>]
-//     figures: list approve devices allowlist readonly flood concurrent memory (default: all);
+//     figures: list approve devices allowlist readonly flood concurrent memory sqlite (default: all);
 //     shims (only when named): what each start-up shim saves, for scripts/shims/*.mjs.
 //     --gateway: also flood the January gateway's own library (clawdbot@2026.1.24-3) for comparison.
 //
@@ -28,7 +28,7 @@ import path from "node:path";
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const BIN = path.join(ROOT, "bin", "moltbot.js");
 const NODE = process.execPath;
-const FIGURES = ["list", "approve", "devices", "allowlist", "readonly", "flood", "concurrent", "memory"];
+const FIGURES = ["list", "approve", "devices", "allowlist", "readonly", "flood", "concurrent", "memory", "sqlite"];
 const EXTRA_FIGURES = ["shims"];
 
 const cli = process.argv.slice(2);
@@ -641,3 +641,14 @@ for (const line of lines) console.log(format(line));
 const failures = lines.filter((line) => line[5] === "FAIL").length;
 console.log(failures === 0 ? "All targets met." : `FAIL: ${failures} target(s) missed (see the lines marked FAIL).`);
 if (check && failures > 0) process.exitCode = 1;
+
+// OpenClaw's SQLite state: its own figures under Node 24 (bench/sqlite.mjs, self-contained), after this table.
+if (wanted("sqlite")) {
+  const args = [...(runsOverride !== undefined ? ["--runs", String(runsOverride)] : []), ...(check ? ["--check"] : [])];
+  const sqlite = spawnSync(NODE, [path.join(ROOT, "bench", "sqlite.mjs"), ...args], { stdio: "inherit" });
+  if (sqlite.status !== 0) {
+    if (sqlite.status !== 1 || !check)
+      console.log("FAIL: the OpenClaw SQLite figures could not be measured (see above).");
+    process.exitCode = 1;
+  }
+}

@@ -61,6 +61,7 @@ export function cliEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.
     "NODE_EXTRA_CA_CERTS",
     "MOLTBOT_DEBUG",
     "MOLTBOT_PAIRING_MAX_PENDING",
+    "MOLTBOT_STORE",
     "FORCE_COLOR",
   ]) {
     if (!(key in extra)) delete env[key];

@@ -308,26 +308,60 @@ export interface DeviceRequestResult {
   replaced?: string[];
 }
 
-const covers = (have: readonly string[] | undefined, want: readonly string[] | undefined): boolean =>
-  (want ?? []).every((item) => (have ?? []).includes(item));
-
-/** The device is repeating its request: same key and role, and nothing asked beyond what it asked before. */
-function isRepeat(existing: DevicePendingRequest, valid: ValidDeviceRequest): boolean {
+/** OpenClaw's operator scopes that imply others (dist/operator-scope-compat-*.mjs, 2026.9.6). */
+function operatorScopeSatisfied(scope: string, granted: readonly string[]): boolean {
+  if (!scope.startsWith("operator.")) return false;
   return (
-    existing.publicKey === valid.publicKey &&
-    existing.role === valid.role &&
-    covers(existing.roles, valid.roles) &&
-    covers(existing.scopes, valid.scopes)
+    granted.includes(scope) ||
+    granted.includes("operator.admin") ||
+    (["operator.read", "operator.talk", "operator.sessions.read", "operator.sessions.write"].includes(scope) &&
+      granted.includes("operator.write")) ||
+    (scope === "operator.sessions.read" &&
+      (granted.includes("operator.read") || granted.includes("operator.sessions.write")))
+  );
+}
+
+/** Whether `role`'s grant of `granted` covers `scope`: operator scopes by implication, others exactly and role-prefixed. */
+const roleAllows = (role: string, scope: string, granted: readonly string[]): boolean =>
+  role === "operator"
+    ? operatorScopeSatisfied(scope, granted)
+    : scope.startsWith(`${role}.`) && granted.includes(scope);
+
+const requestedRoles = (request: { role?: string; roles?: readonly string[] }): string[] =>
+  mergeOrdered(request.roles, request.role !== undefined ? [request.role] : undefined);
+
+const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((item) => b.includes(item));
+
+/**
+ * The device is repeating its request (OpenClaw 2026.9.6's `samePendingApprovalSnapshot` or
+ * `incomingApprovalCoveredByExisting`): the same key, browser origin and role, and either the same
+ * roles and scopes, or roles among those asked before with every scope covered by what was asked
+ * before (operator scopes by their implications: operator.admin covers operator.read).
+ */
+function isRepeat(existing: DevicePendingRequest, valid: ValidDeviceRequest): boolean {
+  if (existing.publicKey !== valid.publicKey || existing.browserOrigin !== undefined || existing.role !== valid.role) {
+    return false;
+  }
+  const roles = requestedRoles(valid);
+  const scopes = valid.scopes ?? [];
+  const before = existing.scopes ?? [];
+  if (sameSet(requestedRoles(existing), roles) && sameSet(mergeOrdered(before), scopes)) return true;
+  return (
+    roles.every((role) => requestedRoles(existing).includes(role)) &&
+    scopes.every((scope) => roles.some((role) => roleAllows(role, scope, before)))
   );
 }
 
 /**
- * A device asks to join (OpenClaw's rule, July 2026). Asking again while its one live request
- * stands, with the same key and role and nothing new, gets that request back (`created: false`;
- * with `refresh`, the SQLite generation's rule, its life restarts). Asking with a different key,
- * role or more scopes replaces every live request of the device with one new request (roles and
- * scopes merged, the new key), listed in `replaced`: the operator never approves a key the device
- * no longer presents.
+ * A device asks to join (OpenClaw's rule, July 2026). With exactly one live request of the device
+ * standing and the request a repeat of it (see isRepeat), that request is the answer
+ * (`created: false`); with `refresh`, the SQLite generation's rule, it is refreshed in place: its
+ * life restarts (`refreshedAtMs`), what the device says about itself is updated, it stays silent
+ * only if both were, and it becomes a repair if the device got paired meanwhile. Otherwise every
+ * live request of the device is replaced by one new request (roles and scopes merged, the new key;
+ * the role of the newest one when none is given; silent only if all were), listed in `replaced`:
+ * the operator never approves a key the device no longer presents.
  */
 export function requestDevicePairing(
   state: { pending: DevicePendingState; paired: DevicePairedState },
@@ -341,9 +375,16 @@ export function requestDevicePairing(
   const live = livePending(state.pending, now);
   const mine = live.filter((request) => request.deviceId === valid.deviceId);
   const existing = mine[0];
+  const isPaired = own(state.paired, valid.deviceId) !== undefined;
   if (mine.length === 1 && existing && isRepeat(existing, valid)) {
     if (options.refresh) {
       const refreshed: DevicePendingRequest = { ...existing, refreshedAtMs: now };
+      for (const key of ["displayName", "platform", "clientId", "clientMode", "remoteIp"] as const) {
+        const value = valid[key];
+        if (value !== undefined) refreshed[key] = value;
+      }
+      refreshed.silent = existing.silent === true && valid.silent === true;
+      refreshed.isRepair = existing.isRepair === true || isPaired;
       return {
         pending: keyedByRequestId(live.map((request) => (request === existing ? refreshed : request))),
         result: { created: false, request: viewPendingRequest(refreshed, state.paired) },
@@ -356,14 +397,22 @@ export function requestDevicePairing(
     };
   }
   const merged: ValidDeviceRequest = { ...valid };
-  const roles = mergeOrdered(...mine.map((request) => request.roles), valid.roles);
+  // mine is newest first: the newest request's role stands when the device names none.
+  if (merged.role === undefined && existing?.role !== undefined) merged.role = existing.role;
+  const roles = mergeOrdered(
+    ...mine.flatMap((request) => [request.roles, request.role !== undefined ? [request.role] : undefined]),
+    valid.roles,
+    merged.role !== undefined ? [merged.role] : undefined,
+  );
   if (roles.length > 0) merged.roles = roles;
   const scopes = mergeOrdered(...mine.map((request) => request.scopes), valid.scopes);
   if (scopes.length > 0) merged.scopes = scopes;
+  // A silent request cannot launder earlier ones the owner was meant to see.
+  if (valid.silent === true && !mine.every((request) => request.silent === true)) merged.silent = false;
   const request: DevicePendingRequest = {
     requestId: newRequestId(random, state.pending),
     ...merged,
-    isRepair: own(state.paired, valid.deviceId) !== undefined,
+    isRepair: isPaired,
     ts: now,
   };
   const kept = live.filter((candidate) => candidate.deviceId !== valid.deviceId);
@@ -406,17 +455,35 @@ export interface DeviceApproveResult {
   issuedRole?: string;
 }
 
+/** How a pairing was approved, as OpenClaw records it (`approved_via`). */
+export type ApprovalKind = "owner" | "silent" | "trusted-cidr" | "trusted-proxy" | "ssh-verified" | "bootstrap";
+
+/** OpenClaw's merge rule: the owner's approval always wins; an earlier owner or bootstrap approval sticks. */
+function mergeApprovalKind(existing: PairedDevice | undefined, incoming: ApprovalKind): string | undefined {
+  if (incoming === "owner" || !existing) return incoming;
+  const before = existing.approvedVia;
+  if (before === undefined) return incoming === "bootstrap" ? "bootstrap" : undefined;
+  if (before === "owner" || before === "bootstrap") return before;
+  return incoming;
+}
+
 /**
  * Approve a request: the device joins `paired.json` (roles and scopes merged with an earlier
  * pairing, union in order; `createdAtMs` kept; the request's key and fields win) with a fresh token
  * for the requested role. The store writes `paired` before `pending`, so a crash in between never
  * loses an approval.
+ *
+ * `approvedVia` is the SQLite generation's rule (OpenClaw 2026.9.6): the approval is recorded
+ * (`owner` for an operator's approval, merged with an earlier kind), the approved scopes are kept
+ * apart from the device's own (`approvedScopes`, the baseline later approvals merge into), and the
+ * request's device family and browser origin carry over.
  */
 export function approveDeviceRequest(
   state: { pending: DevicePendingState; paired: DevicePairedState },
   input: { id: string },
   now: number,
   random: RandomBytes,
+  options: { approvedVia?: ApprovalKind } = {},
 ): { pending: DevicePendingState; paired: DevicePairedState; result: DeviceApproveResult } {
   const request = findDeviceRequest(state.pending, input.id, now);
   if (request.deviceId === "__proto__") {
@@ -433,7 +500,9 @@ export function approveDeviceRequest(
     createdAtMs: existing?.createdAtMs ?? now,
     approvedAtMs: now,
   };
-  for (const key of ["displayName", "platform", "clientId", "clientMode", "role"] as const) {
+  const carried = ["displayName", "platform", "clientId", "clientMode", "role"];
+  if (options.approvedVia !== undefined) carried.push("deviceFamily", "browserOrigin");
+  for (const key of carried) {
     const value = request[key];
     if (typeof value === "string") device[key] = value;
   }
@@ -444,8 +513,18 @@ export function approveDeviceRequest(
     request.role !== undefined ? [request.role] : undefined,
   );
   if (roles.length > 0) device.roles = roles;
-  const scopes = mergeOrdered(existing?.scopes, request.scopes);
+  const baseline =
+    options.approvedVia !== undefined && Array.isArray(existing?.approvedScopes)
+      ? (existing.approvedScopes as unknown[]).filter((scope): scope is string => typeof scope === "string")
+      : existing?.scopes;
+  const scopes = mergeOrdered(baseline, request.scopes);
   if (scopes.length > 0) device.scopes = scopes;
+  if (options.approvedVia !== undefined) {
+    device.approvedScopes = scopes;
+    const via = mergeApprovalKind(existing, options.approvedVia);
+    if (via === undefined) delete device.approvedVia;
+    else device.approvedVia = via;
+  }
   if (typeof request.remoteIp === "string") device.remoteIp = request.remoteIp;
   const result: DeviceApproveResult = { requestId: request.requestId, device: viewPairedDevice(device) };
   if (request.role !== undefined) {

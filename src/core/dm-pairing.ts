@@ -232,12 +232,17 @@ function sameSender(channel: ChannelInfo, a: string, b: string): boolean {
  * January one. Requests are per (sender, account); the cap counts one account's live requests;
  * codes are unique across the whole channel. Expired requests are dropped whenever the file is
  * written anyway.
+ *
+ * A repeated request replaces the stored meta with the meta given. Without meta, the JSON
+ * generations keep the stored meta; OpenClaw's SQLite generation clears it (only the account
+ * stays): `replaceMeta` asks for that rule.
  */
 export function requestPairing(
   state: { pending: PendingState; allow: readonly AllowState[] },
   input: RequestInput,
   now: number,
   random: RandomBytes,
+  options: { replaceMeta?: boolean } = {},
 ): DmOutcome<RequestResult> {
   const { channel } = input;
   const account = input.account === undefined ? DEFAULT_ACCOUNT : validateAccount(input.account);
@@ -253,7 +258,11 @@ export function requestPairing(
   const existing = mine.find((request) => sameSender(channel, request.id, senderId));
   if (existing) {
     const updated: PairingRequest = { ...existing, lastSeenAt: new Date(now).toISOString() };
-    if (meta !== undefined) updated.meta = withAccountOf(existing, meta, input.account);
+    if (meta !== undefined || options.replaceMeta) {
+      const next = withAccountOf(existing, meta ?? {}, input.account);
+      if (Object.keys(next).length > 0) updated.meta = next;
+      else delete updated.meta;
+    }
     return {
       pending: withRequests(
         state.pending,

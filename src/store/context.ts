@@ -1,8 +1,11 @@
+import fs from "node:fs";
 import type { RandomBytes } from "../core/random.js";
+import { MoltbotError } from "../errors.js";
 import type { StoreBackend } from "./backend.js";
 import { createJsonBackend } from "./json/backend.js";
 import { lockTimeoutMs } from "./json/lock.js";
 import { resolveStatePaths, type StatePathOptions, type StatePaths } from "./paths.js";
+import { createSqliteBackend, databasePath } from "./sqlite/backend.js";
 
 /** What every store operation needs: where the records are, the clock and randomness, the limits. */
 export interface StoreContext {
@@ -36,6 +39,37 @@ function cryptoRandomBytes(size: number): Uint8Array {
 }
 
 /**
+ * Which backend serves the state dir: `MOLTBOT_STORE` (`json`, `sqlite`, or `auto`, the default),
+ * else OpenClaw's SQLite store when `<stateDir>/state/openclaw.sqlite` exists (it is where the
+ * gateway keeps pairing from July 2026 on, and its importer removes the JSON files), else the
+ * JSON files. The SQLite backend loads node:sqlite only when it first reads or writes.
+ */
+export function selectBackend(
+  paths: StatePaths,
+  env: NodeJS.ProcessEnv,
+  options: { now: () => number; lockTimeoutMs: number },
+): StoreBackend {
+  const wanted = (env.MOLTBOT_STORE ?? "").trim().toLowerCase();
+  if (wanted !== "" && wanted !== "auto" && wanted !== "json" && wanted !== "sqlite") {
+    throw new MoltbotError(
+      "USAGE",
+      `MOLTBOT_STORE must be json, sqlite or auto (got "${(env.MOLTBOT_STORE ?? "").slice(0, 20)}").`,
+    );
+  }
+  let sqlite = wanted === "sqlite";
+  if (wanted === "" || wanted === "auto") {
+    try {
+      // lstat: a link there is the SQLite backend's to refuse, not a reason to fall back to JSON.
+      fs.lstatSync(databasePath(paths));
+      sqlite = true;
+    } catch {
+      sqlite = false;
+    }
+  }
+  return sqlite ? createSqliteBackend(paths, { ...options, env }) : createJsonBackend(paths);
+}
+
+/**
  * Defaults: the state dir SPEC §2 resolves, the real clock, Node's CSPRNG.
  *
  * @example
@@ -46,14 +80,16 @@ export function createStoreContext(options: StoreContextOptions = {}): StoreCont
   const env = options.env ?? process.env;
   const paths = resolveStatePaths({ ...options, env });
   let backend = options.backend;
+  const now = options.now ?? Date.now;
+  const timeout = lockTimeoutMs(env);
   return {
     paths,
-    now: options.now ?? Date.now,
+    now,
     random: options.random ?? cryptoRandomBytes,
     env,
-    lockTimeoutMs: lockTimeoutMs(env),
+    lockTimeoutMs: timeout,
     get backend() {
-      backend ??= createJsonBackend(paths);
+      backend ??= selectBackend(paths, env, { now, lockTimeoutMs: timeout });
       return backend;
     },
   };

@@ -58,8 +58,10 @@ export function listDevices(ctx: StoreContext): DeviceListing {
 export async function requestDevice(ctx: StoreContext, input: DeviceRequestInput): Promise<DeviceRequestResult> {
   // Bad input is a usage error before anything is read.
   validateDeviceRequest(input);
+  // OpenClaw's SQLite generation keeps a request alive while the device retries (refreshedAtMs).
+  const refresh = ctx.backend.kind === "sqlite";
   return runTransaction(ctx, DEVICE_REQUEST, { pending: {}, paired: {} }, (states, now, random) =>
-    requestDevicePairing(states, input, now, random),
+    requestDevicePairing(states, input, now, random, { refresh }),
   );
 }
 
@@ -70,8 +72,10 @@ export async function requestDevice(ctx: StoreContext, input: DeviceRequestInput
  * const { device, issuedRole } = await approveDevice(ctx, { id: requestId });
  */
 export async function approveDevice(ctx: StoreContext, input: { id: string }): Promise<DeviceApproveResult> {
+  // OpenClaw's SQLite generation records how a pairing was approved: an operator's is "owner".
+  const approval = ctx.backend.kind === "sqlite" ? ({ approvedVia: "owner" } as const) : {};
   return runTransaction(ctx, DEVICE_APPROVE, { pending: {}, paired: {} }, (states, now, random) =>
-    approveDeviceRequest(states, input, now, random),
+    approveDeviceRequest(states, input, now, random, approval),
   );
 }
 

@@ -147,6 +147,8 @@ export async function requestDmPairing(ctx: StoreContext, input: DmRequestInput)
         },
         now,
         random,
+        // OpenClaw's SQLite generation: a repeat without meta clears the stored meta.
+        { replaceMeta: ctx.backend.kind === "sqlite" },
       ),
   );
 }

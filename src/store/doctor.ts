@@ -271,7 +271,7 @@ function recordFileOf(name: string): string {
 }
 
 /** What OpenClaw's migration left: the state dir reached through its link, set-aside device requests. */
-function migrationFacts(ctx: StoreContext): MigrationFacts | undefined {
+export function migrationFacts(ctx: StoreContext): MigrationFacts | undefined {
   const facts: MigrationFacts = {};
   const { stateDir, devicesDir } = ctx.paths;
   try {
@@ -469,6 +469,8 @@ function writeRefusalOfStore(ctx: StoreContext): MoltbotError | undefined {
  * if (!report.ok) for (const f of report.findings) console.log(f.file, f.problem);
  */
 export async function runDoctor(ctx: StoreContext, options: { fix: boolean }): Promise<DoctorReport> {
+  // OpenClaw's SQLite state has its own checks (and loads node:sqlite only then).
+  if (ctx.backend.kind === "sqlite") return (await import("./sqlite/doctor.js")).runSqliteDoctor(ctx, options);
   const { facts, located } = gatherFacts(ctx);
   const found = diagnose(facts);
   const findings: DoctorFinding[] = found.map((finding) => ({

@@ -185,9 +185,9 @@ describe("devices request and approve", () => {
       "--role",
       "node",
       "--scope",
-      "b",
+      "node.b",
       "--scope",
-      "a",
+      "node.a",
     );
     expect(first.created).toBe(true);
     expect(first.request).toMatchObject({
@@ -195,11 +195,12 @@ describe("devices request and approve", () => {
       displayName: "Ada's phone",
       platform: "ios",
       roles: ["node"],
-      scopes: ["b", "a"],
+      scopes: ["node.b", "node.a"],
       isRepair: false,
     });
     expect(first.request.requestId).toMatch(UUID_V4);
-    const again = await request(stateDir, "phone", "--name", "Ada's phone", "--role", "node", "--scope", "a");
+    // Fewer scopes of its role: covered by what it asked before (OpenClaw's rule), so the same request.
+    const again = await request(stateDir, "phone", "--name", "Ada's phone", "--role", "node", "--scope", "node.a");
     expect(again).toEqual({ created: false, request: first.request });
 
     const approved = await runJson<{ requestId: string; device: DeviceJson }>(
@@ -208,9 +209,9 @@ describe("devices request and approve", () => {
     );
     expect(approved.code).toBe(0);
     expect(approved.json.requestId).toBe(first.request.requestId);
-    expect(approved.json.device).toMatchObject({ deviceId: "phone", roles: ["node"], scopes: ["b", "a"] });
+    expect(approved.json.device).toMatchObject({ deviceId: "phone", roles: ["node"], scopes: ["node.b", "node.a"] });
     expect(approved.json.device.tokens).toEqual([
-      { role: "node", scopes: ["a", "b"], createdAtMs: approved.json.device.approvedAtMs },
+      { role: "node", scopes: ["node.a", "node.b"], createdAtMs: approved.json.device.approvedAtMs },
     ]);
     const secret = storedToken(stateDir, "phone", "node");
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -220,7 +221,7 @@ describe("devices request and approve", () => {
     expect(repair.request.isRepair).toBe(true);
     const human = await runMoltbot(["devices", "approve", "phone"], { stateDir });
     expect(human.code).toBe(0);
-    expect(human.stdout).toBe("Approved device phone (Ada's phone): roles node,operator, scopes b,a,c.\n");
+    expect(human.stdout).toBe("Approved device phone (Ada's phone): roles node,operator, scopes node.b,node.a,c.\n");
     expect(human.stderr).toContain("A token for role operator was issued (not shown");
     expect(human.stdout + human.stderr).not.toContain(storedToken(stateDir, "phone", "operator"));
     const list = await runJson<ListJson>(["devices", "list"], { stateDir });

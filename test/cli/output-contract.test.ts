@@ -203,6 +203,14 @@ const ERRORS: Record<string, Case> = {
     exit: 3,
     keys: errorKeys,
   },
+  STORE_UNSUPPORTED: {
+    // OpenClaw's SQLite state on this Node (20, without node:sqlite): one line naming the Node it needs.
+    // (Under a Node with node:sqlite the same case is still STORE_UNSUPPORTED: an empty file has no tables to write.)
+    args: ["pairing", "request", "telegram", "444"],
+    exit: 3,
+    keys: errorKeys,
+    prepare: (stateDir) => write(path.join(stateDir, "state", "openclaw.sqlite"), ""),
+  },
   AMBIGUOUS: {
     args: ["pairing", "approve", "telegram", "ABCD2345"],
     exit: 1,
@@ -226,7 +234,7 @@ const ERRORS: Record<string, Case> = {
  * VERIFY_FAILED (with --json a failed check is the result document). INTERNAL, a bug, is not a code
  * of the table.
  */
-const NOT_AS_JSON = ["EXPIRED", "OUTPUT_FAILED", "VERIFY_FAILED", "STORE_UNSUPPORTED"];
+const NOT_AS_JSON = ["EXPIRED", "OUTPUT_FAILED", "VERIFY_FAILED"];
 
 const RUNNING_AS_ROOT = process.getuid?.() === 0;
 
@@ -287,6 +295,22 @@ describe("--json: exactly one JSON document on stdout", () => {
 
   it("every error code is either covered above or one that is never a JSON document", () => {
     expect(Object.keys(ERROR_EXIT_CODES).sort()).toEqual([...Object.keys(ERRORS), ...NOT_AS_JSON].sort());
+  });
+
+  it("STORE_UNSUPPORTED on a Node without node:sqlite: every command on an OpenClaw SQLite state is one line naming the Node it needs, exit 3", async () => {
+    // The precondition: vitest runs this file under the project's floor, Node 20, which has no node:sqlite.
+    expect(
+      (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule?.("node:sqlite"),
+    ).toBeUndefined();
+    const stateDir = tempStateDir();
+    write(path.join(stateDir, "state", "openclaw.sqlite"), "");
+    for (const args of [["pairing", "list"], ["devices", "approve", "r1"], ["doctor"]]) {
+      const result = await runMoltbot(args, { stateDir });
+      expect(result).toMatchObject({ code: 3, stdout: "" });
+      expect(result.stderr).toBe(
+        `moltbot: This state keeps pairing in OpenClaw's SQLite database (${stateDir}/state/openclaw.sqlite), which needs Node.js 24.16 or newer (this is Node ${process.version}, without node:sqlite). Run moltbot with the Node that runs OpenClaw.\n`,
+      );
+    }
   });
 
   it("VERIFY_FAILED, the human form of a failed check: exit 1 and one line", async () => {

@@ -140,6 +140,113 @@ describe("device request", () => {
     expect(approved.result.requestId).toBe(first.result.request.requestId);
   });
 
+  it.each<[string, Partial<DeviceRequestInput>, Partial<DeviceRequestInput>, boolean]>([
+    [
+      "the same roles and scopes, in another order",
+      { scopes: ["node.a", "node.b"] },
+      { scopes: ["node.b", "node.a"] },
+      true,
+    ],
+    ["fewer scopes of the role", { scopes: ["node.a", "node.b"] }, { scopes: ["node.a"] }, true],
+    ["a scope outside the role's prefix, asked before", { scopes: ["a"] }, { scopes: ["a"] }, true],
+    ["fewer scopes, one outside the role's prefix", { scopes: ["a", "node.b"] }, { scopes: ["a"] }, false],
+    [
+      "operator.read after operator.admin (implied)",
+      { role: "operator", scopes: ["operator.admin"] },
+      { role: "operator", scopes: ["operator.read"] },
+      true,
+    ],
+    [
+      "operator.sessions.read after operator.write (implied)",
+      { role: "operator", scopes: ["operator.write"] },
+      { role: "operator", scopes: ["operator.sessions.read"] },
+      true,
+    ],
+    [
+      "operator.admin after operator.read (not implied)",
+      { role: "operator", scopes: ["operator.read"] },
+      { role: "operator", scopes: ["operator.admin"] },
+      false,
+    ],
+  ])("a repeat is OpenClaw's rule (same, or covered by what was asked): %s → repeat %s", (_, before, after, repeat) => {
+    const first = requestDevicePairing({ pending: {}, paired: {} }, input("d", before), T0, seededRandom(1));
+    const again = requestDevicePairing(
+      { pending: first.pending!, paired: {} },
+      input("d", after),
+      T0 + 1,
+      seededRandom(2),
+    );
+    expect(again.result.created).toBe(!repeat);
+  });
+
+  it("a request with a browser origin (OpenClaw's browser clients) is never repeated by a request without one", () => {
+    const pending: DevicePendingState = {
+      r1: {
+        requestId: "r1",
+        deviceId: "d",
+        publicKey: "pk-d",
+        role: "node",
+        roles: ["node"],
+        browserOrigin: "https://x",
+        ts: T0,
+      },
+    };
+    expect(requestDevicePairing({ pending, paired: {} }, input("d"), T0 + 1, seededRandom(2)).result.created).toBe(
+      true,
+    );
+  });
+
+  it("with two pending requests of the device, a repeat of either still replaces both (exactly one may be refreshed)", () => {
+    const pending: DevicePendingState = {
+      r1: { requestId: "r1", deviceId: "d", publicKey: "pk-d", role: "node", roles: ["node"], ts: T0 },
+      r2: { requestId: "r2", deviceId: "d", publicKey: "pk-d", role: "node", roles: ["node"], ts: T0 + 1 },
+    };
+    const out = requestDevicePairing({ pending, paired: {} }, input("d"), T0 + 2, seededRandom(2), { refresh: true });
+    expect(out.result.created).toBe(true);
+    expect(out.result.replaced).toEqual(["r2", "r1"]);
+    expect(Object.keys(out.pending!)).toEqual([out.result.request.requestId]);
+  });
+
+  it("refresh updates what the device says about itself; silent only if both were; a repair once paired", () => {
+    const first = requestDevicePairing(
+      { pending: {}, paired: {} },
+      input("d", { displayName: "Old", platform: "ios", remoteIp: "10.0.0.1", silent: true }),
+      T0,
+      seededRandom(1),
+    );
+    const paired = pairDevice({ pending: {}, paired: {} }, input("d"), T0).paired;
+    const out = requestDevicePairing(
+      { pending: first.pending!, paired },
+      input("d", { displayName: "New", remoteIp: "10.0.0.2" }),
+      T0 + 1000,
+      seededRandom(2),
+      { refresh: true },
+    );
+    expect(out.pending![first.result.request.requestId]).toEqual({
+      ...first.pending![first.result.request.requestId],
+      displayName: "New",
+      platform: "ios",
+      remoteIp: "10.0.0.2",
+      silent: false,
+      isRepair: true,
+      ts: T0,
+      refreshedAtMs: T0 + 1000,
+    });
+  });
+
+  it("a replacement keeps the newest request's role when none is given, and is silent only if every request was", () => {
+    const pending: DevicePendingState = {
+      r1: { requestId: "r1", deviceId: "d", publicKey: "pk-d", role: "node", roles: ["node"], silent: false, ts: T0 },
+    };
+    const out = requestDevicePairing(
+      { pending, paired: {} },
+      { deviceId: "d", publicKey: "pk-d", scopes: ["node.x"], silent: true },
+      T0 + 1,
+      seededRandom(2),
+    );
+    expect(out.result.request).toMatchObject({ role: "node", roles: ["node"], scopes: ["node.x"], silent: false });
+  });
+
   it("a request whose device is paired with another key says so (publicKeyChanged)", () => {
     const paired = pairDevice({ pending: {}, paired: {} }, input("d"), T0).paired;
     const out = requestDevicePairing(
@@ -295,6 +402,46 @@ describe("device approve", () => {
     expect(nodeToken.rotatedAtMs).toBe(T0 + 120_000);
     expect(nodeToken.revokedAtMs).toBeUndefined();
     expect(again.paired.d!.roles).toEqual(["node", "operator"]);
+  });
+
+  it.each<[string, string | undefined, string]>([
+    ["a new device", undefined, "owner"],
+    ["an earlier trusted-cidr approval", "trusted-cidr", "owner"],
+    ["an earlier bootstrap approval", "bootstrap", "owner"],
+  ])("approvedVia 'owner' (the SQLite generation's rule) over %s records %s", (_, before, after) => {
+    const paired: DevicePairedState =
+      before === undefined
+        ? {}
+        : {
+            d: {
+              deviceId: "d",
+              publicKey: "pk-d",
+              approvedVia: before,
+              approvedScopes: ["node.a"],
+              scopes: ["x"],
+              createdAtMs: 1,
+              approvedAtMs: 2,
+            },
+          };
+    const asked = requestDevicePairing(
+      { pending: {}, paired },
+      input("d", { scopes: ["node.b"] }),
+      T0,
+      seededRandom(1),
+    );
+    const out = approveDeviceRequest({ pending: asked.pending!, paired }, { id: "d" }, T0, seededRandom(2), {
+      approvedVia: "owner",
+    });
+    expect(out.paired.d).toMatchObject({ approvedVia: after });
+    // The approved baseline is approvedScopes when there is one, else the device's scopes.
+    const scopes = before === undefined ? ["node.b"] : ["node.a", "node.b"];
+    expect(out.paired.d).toMatchObject({ scopes, approvedScopes: scopes });
+  });
+
+  it("without approvedVia (the JSON generations) nothing about the approval's kind is written", () => {
+    const out = pairDevice({ pending: {}, paired: {} }, input("d"), T0);
+    expect(out.paired.d).not.toHaveProperty("approvedVia");
+    expect(out.paired.d).not.toHaveProperty("approvedScopes");
   });
 
   it("a request without a role pairs the device without a token", () => {

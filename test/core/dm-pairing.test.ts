@@ -201,6 +201,35 @@ describe("request: a repeat sender", () => {
     expect(kept.meta).toEqual({ username: "alice" });
   });
 
+  it("with replaceMeta (OpenClaw's SQLite rule) a repeat without meta clears it, keeping only the account", () => {
+    const created = first();
+    const channel = resolveChannel("telegram");
+    const cleared = requestPairing(
+      { pending: created.state.pending, allow: [emptyAllow()] },
+      { channel, senderId: "123" },
+      T0 + 1,
+      seededRandom(1),
+      { replaceMeta: true },
+    ).pending!.requests[0]!;
+    expect(cleared).not.toHaveProperty("meta");
+    const scoped = requestPairing(
+      { pending: emptyPending(), allow: [emptyAllow()] },
+      { channel, senderId: "7", account: "work", meta: { username: "a" } },
+      T0,
+      seededRandom(1),
+    ).pending!;
+    const again = requestPairing(
+      { pending: scoped, allow: [emptyAllow()] },
+      { channel, senderId: "7", account: "work" },
+      T0 + 1,
+      seededRandom(1),
+      {
+        replaceMeta: true,
+      },
+    ).pending!.requests[0]!;
+    expect(again.meta).toEqual({ accountId: "work" });
+  });
+
   it("is recognised through the channel's prefixes (tg:123 is 123)", () => {
     const created = first();
     const again = send(created.state, "TG:123", T0 + 1).outcome;
