@@ -1,5 +1,6 @@
 import type { ChalkInstance } from "chalk";
 import type { Command } from "commander";
+import { shellQuote } from "../core/text.js";
 import { MoltbotError, isMoltbotError } from "../errors.js";
 import { createStoreContext, type StoreContext } from "../store/context.js";
 import { colors, escapeControl, printJson, type CliIO } from "./output.js";
@@ -24,10 +25,7 @@ export type Word = string | { slot: string };
 /** A placeholder the operator fills in, printed as `<NAME>` and never quoted. */
 export const slot = (name: string): Word => ({ slot: `<${name}>` });
 
-/** Quote an argument for a POSIX shell only when it needs it (a leading `~` would be expanded). */
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-][A-Za-z0-9_./:=@%+,~-]*$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote };
 
 /**
  * The one way to print a command for the operator to run next: it names the state directory they
@@ -87,6 +85,8 @@ export interface Verb<O, R> {
   json?: (result: R) => unknown;
   /** The exit status of a result (default 0): verify and doctor report a negative outcome as a result. */
   exit?: (result: R) => number;
+  /** The action printed its results itself as they came (`pairing watch`): nothing is printed after it. */
+  streamed?: true;
 }
 
 /** Registers a verb as a commander action. */
@@ -146,7 +146,9 @@ export function createRunner(io: CliIO, onExit: (status: number) => void): Runne
         command,
       });
       try {
-        if (globals.json) printJson(io, verb.json ? verb.json(result) : result);
+        if (verb.streamed) {
+          // Printed by the action already.
+        } else if (globals.json) printJson(io, verb.json ? verb.json(result) : result);
         else
           verb.human(result, {
             out: io.out,

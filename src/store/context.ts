@@ -2,6 +2,7 @@ import type { RandomBytes } from "../core/random.js";
 import type { StoreBackend } from "./backend.js";
 import { createJsonBackend } from "./json/backend.js";
 import { lockTimeoutMs } from "./json/lock.js";
+import { routeOwnedRecords } from "./owned.js";
 import { resolveStatePaths, type StatePathOptions, type StatePaths } from "./paths.js";
 
 /** What every store operation needs: where the records are, the clock and randomness, the limits. */
@@ -12,7 +13,10 @@ export interface StoreContext {
   env: NodeJS.ProcessEnv;
   /** How long a change waits for a busy lock (MOLTBOT_LOCK_TIMEOUT_MS, default 40 s). */
   lockTimeoutMs: number;
-  /** Where the records live; chosen from the state dir's contents on first use. */
+  /**
+   * Where the records live; chosen from the state dir's contents on first use. moltbot's own records
+   * (`owner: "moltbot"`) always go to the JSON backend (store/owned.ts), whatever is chosen.
+   */
   readonly backend: StoreBackend;
 }
 
@@ -45,7 +49,7 @@ function cryptoRandomBytes(size: number): Uint8Array {
 export function createStoreContext(options: StoreContextOptions = {}): StoreContext {
   const env = options.env ?? process.env;
   const paths = resolveStatePaths({ ...options, env });
-  let backend = options.backend;
+  let backend: StoreBackend | undefined;
   return {
     paths,
     now: options.now ?? Date.now,
@@ -53,7 +57,7 @@ export function createStoreContext(options: StoreContextOptions = {}): StoreCont
     env,
     lockTimeoutMs: lockTimeoutMs(env),
     get backend() {
-      backend ??= createJsonBackend(paths);
+      backend ??= routeOwnedRecords(options.backend ?? createJsonBackend(paths), () => createJsonBackend(paths));
       return backend;
     },
   };

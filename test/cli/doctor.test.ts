@@ -25,7 +25,8 @@ describe("moltbot doctor", () => {
     const stateDir = await healthyStore();
     const human = await runMoltbot(["doctor"], { stateDir });
     expect(human).toMatchObject({ code: 0, stdout: "" });
-    expect(human.stderr).toMatch(/^No problems found \(3 store files and directories checked under .*\)\.\n$/);
+    // The state dir, credentials and moltbot dirs, the pending file and moltbot's code history.
+    expect(human.stderr).toMatch(/^No problems found \(5 store files and directories checked under .*\)\.\n$/);
     const json = await runJson<Report>(["doctor"], { stateDir });
     expect(json.code).toBe(0);
     expect(json.json).toEqual({ ok: true, findings: [] });

@@ -319,6 +319,7 @@ describe("--json: exactly one JSON document on stdout", () => {
       "devices",
       "nodes",
       "doctor",
+      "log",
       "completion",
       "help",
     ]);
