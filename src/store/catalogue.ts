@@ -83,6 +83,11 @@ export interface RecordKind<S> {
   readonly stage: "pending" | "approved" | "side";
   /** moltbot's own record: always the JSON backend, under `<state>/moltbot/` (the routing rule above). */
   readonly owner?: "moltbot";
+  /**
+   * Bookkeeping derived from other records (the code history): says nothing about whether a
+   * decision was made, so the decision log's journal leaves it out (store/decision-log.ts).
+   */
+  readonly bookkeeping?: true;
   /** The full shape, checked on every read a write depends on. */
   readonly schema: Schema<S>;
   /** A lighter check for read-only listings of records that grow large. */
@@ -230,6 +235,7 @@ export const CODE_HISTORY: RecordKind<CodeHistoryState> = {
   name: "code-history",
   stage: "side",
   owner: "moltbot",
+  bookkeeping: true,
   schema: codeHistorySchema,
   empty: emptyCodeHistory,
   label: (key) => `moltbot's ${channelOf(key).name} code history`,

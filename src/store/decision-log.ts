@@ -283,7 +283,9 @@ export async function openDecisionLog(ctx: StoreContext, deadline: number): Prom
           ...(reason !== undefined ? { reason } : {}),
         };
         prepared = formatDecisionLine(fields, head.seq + 1, head.hash);
-        await writeHead({ ...head, journal: { line: prepared.line, writes: writes.map(journalWrite) } });
+        // Bookkeeping (the code history) is left out: it is not what says whether the decision was made.
+        const journaled = writes.filter((write) => !write.record.bookkeeping).map(journalWrite);
+        await writeHead({ ...head, journal: { line: prepared.line, writes: journaled } });
       },
       async append() {
         if (!prepared) return;
