@@ -465,7 +465,7 @@ const watch: Verb<WatchOptions, { count: number }> = {
       throw new MoltbotError("USAGE", "--arg needs --exec: it is an argument of the --exec command.");
     }
     const count = options.count === undefined ? Number.POSITIVE_INFINITY : Number(options.count);
-    if (!Number.isInteger(count) || count < 1) {
+    if (options.count !== undefined && (!/^\d+$/.test(options.count) || count < 1)) {
       throw new MoltbotError(
         "USAGE",
         `--count must be a whole number of requests, 1 or more (got "${String(options.count).slice(0, 20)}").`,
