@@ -176,6 +176,10 @@ const request: Verb<{ meta?: string[]; account?: string }, RequestResult> = {
       case "allowed":
         show.out(`${id} is already allowed on ${result.channel}; no code needed.\n`);
         return;
+      case "blocked":
+        // The gateway stays silent to a blocked sender: there is nothing to send them.
+        show.out(`${id} is blocked on ${result.channel}; nothing was stored and nothing is to be sent.\n`);
+        return;
     }
   },
 };
