@@ -406,7 +406,7 @@ describe("--json: exactly one JSON document on stdout", () => {
     });
     const output = collectOutput(child);
     // The request is written once the baseline is taken (the first line on stderr says so).
-    await new Promise<void>((resolve) => child.stderr!.once("data", () => resolve()));
+    await new Promise<void>((resolve) => child.stderr.once("data", () => resolve()));
     expect((await runMoltbot(["pairing", "request", "telegram", "333"], { stateDir })).code).toBe(0);
     const result = await output;
     expect(result.code, result.stderr).toBe(0);

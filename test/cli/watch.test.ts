@@ -30,7 +30,7 @@ function start(args: readonly string[], stateDir: string, env: NodeJS.ProcessEnv
   const text = { stdout: "", stderr: "" };
   const waiters: (() => void)[] = [];
   for (const stream of ["stdout", "stderr"] as const) {
-    child[stream]!.setEncoding("utf8").on("data", (chunk: string) => {
+    child[stream].setEncoding("utf8").on("data", (chunk: string) => {
       text[stream] += chunk;
       for (const check of [...waiters]) check();
     });

@@ -59,9 +59,8 @@ afterEach(() => {
 });
 
 const T0 = Date.parse("2026-03-01T10:00:00.000Z");
-let clock = T0;
 const context = (stateDir: string): StoreContext =>
-  createStoreContext({ stateDir, env: {}, now: () => clock, random: seededRandom(7) });
+  createStoreContext({ stateDir, env: {}, now: () => T0, random: seededRandom(7) });
 
 const logOf = (stateDir: string): { lines: string[]; entries: DecisionEntry[]; head: DecisionHead } => {
   const dir = path.join(stateDir, "moltbot");
