@@ -84,8 +84,9 @@ export interface RecordKind<S> {
   /** moltbot's own record: always the JSON backend, under `<state>/moltbot/` (the routing rule above). */
   readonly owner?: "moltbot";
   /**
-   * Bookkeeping derived from other records (the code history): says nothing about whether a
-   * decision was made, so the decision log's journal leaves it out (store/decision-log.ts).
+   * Bookkeeping derived from other records (the code history): it never decides whether a change is
+   * made, so the unlocked decision reads it as empty (transaction.ts), and it says nothing about
+   * whether a decision was made, so the decision log's journal leaves it out (store/decision-log.ts).
    */
   readonly bookkeeping?: true;
   /** The full shape, checked on every read a write depends on. */

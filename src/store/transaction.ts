@@ -70,7 +70,9 @@ export async function runTransaction<M, R>(
   const draft: Partial<M> = {};
   for (const name of [...tx.lockOrder, ...tx.readOnly]) {
     const key = resolveKey(keys[name], draft);
-    if (key === null) {
+    // Bookkeeping never decides whether anything is written: the unlocked decision does without it,
+    // so a flood of strangers on a full channel costs no read of it.
+    if (key === null || tx.records[name].bookkeeping) {
       draft[name] = tx.records[name].empty();
       continue;
     }
