@@ -37,9 +37,23 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * The launcher's code cache (bin/moltbot.js) for every spawned moltbot, so that it lands neither in
+ * the developer's ~/.cache nor in a HOME a test made and inspects. test/cli/launcher.test.ts sets its own.
+ */
+const TEST_CACHE_HOME = path.join(os.tmpdir(), `moltbot-test-cache-${process.getuid?.() ?? "user"}`);
+// Made here: the launcher creates a missing cache home only inside a directory the user owns (not /tmp).
+fs.mkdirSync(TEST_CACHE_HOME, { recursive: true, mode: 0o700 });
+
 /** Environment for a spawned moltbot: no inherited state dir, no colour, no CA bundle slowdown. */
 export function cliEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, MOLTBOT_STATE_DIR: stateDir, NO_COLOR: "1", ...extra };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MOLTBOT_STATE_DIR: stateDir,
+    NO_COLOR: "1",
+    XDG_CACHE_HOME: TEST_CACHE_HOME,
+    ...extra,
+  };
   for (const key of [
     "CLAWDBOT_STATE_DIR",
     "MOLTBOT_OAUTH_DIR",

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { runDoctor, type DoctorReport } from "../store/doctor.js";
+import { GENERATION_NAMES } from "../store/generation.js";
 import { withHelp, type Runner, type Show, type Verb } from "./kit.js";
 import { escapeControl } from "./output.js";
 
@@ -13,6 +14,9 @@ interface Checked {
 
 function printHuman({ report, fix, stateDir }: Checked, show: Show): void {
   const { c } = show;
+  const { store } = report;
+  // Which store this is, and which gateway generation wrote it: the first thing to get right.
+  show.err(`${escapeControl(store.stateDir)} (${store.source}): ${GENERATION_NAMES[store.generation]}.\n`);
   const tags = { error: c.red("[error]"), warning: c.yellow("[warning]"), info: c.dim("[info]") };
   for (const finding of report.findings) {
     const tag = finding.fixed ? c.green("[fixed]") : tags[finding.severity];
@@ -48,6 +52,7 @@ const doctor: Verb<{ fix?: boolean }, Checked> = {
   json: ({ report }) => ({
     ok: report.ok,
     findings: report.findings.map(({ file, problem, fixed, severity }) => ({ file, problem, fixed, severity })),
+    store: report.store,
   }),
   exit: ({ report }) => (report.ok ? 0 : 1),
   human: printHuman,

@@ -1,3 +1,2 @@
-// The built CLI's entry point (dist/cli.cjs). bin/moltbot.js loads this file and calls main();
-// scripts/code-cache.mjs calls it too, to compile the commands it caches.
+// The built CLI's entry point (dist/cli.cjs). bin/moltbot.js loads this file and calls main().
 export { main } from "./main.js";

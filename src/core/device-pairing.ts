@@ -23,11 +23,11 @@ import {
   validateKeyId,
   validateText,
 } from "./text.js";
+import { secretsEqual } from "./secrets.js";
 import {
   mergeOrdered,
   mintToken,
   normalizeScopes,
-  secretsEqual,
   summarizeToken,
   type DeviceToken,
   type DeviceTokenSummary,

@@ -208,11 +208,20 @@ function withRequests(state: PendingState, requests: PairingRequest[]): PendingS
 /** Whether any entry of the lists is the sender, compared as the gateway reads entries. */
 function isListed(channel: ChannelInfo, lists: readonly AllowState[], senderId: string): boolean {
   const entry = normalizeAllowEntry(channel, senderId);
-  return (
-    entry !== undefined &&
-    lists.some((list) => list.allowFrom.some((raw) => normalizeAllowEntry(channel, raw) === entry))
+  if (entry === undefined) return false;
+  return lists.some(
+    (list) =>
+      list.allowFrom.includes(entry) ||
+      list.allowFrom.some((raw) => !PLAIN_ENTRY.test(raw) && normalizeAllowEntry(channel, raw) === entry),
   );
 }
+
+/**
+ * An entry no channel's normalisation changes: no blank, no `:` (every stripped prefix has one), no
+ * `@` or `/`, no capital letter, not `*`. Most stored entries (numeric ids) are such: they match only
+ * as they are, and need no normalising.
+ */
+const PLAIN_ENTRY = /^[\x21-\x29\x2b-\x2e\x30-\x39\x3b-\x3f\x5b-\x7e]+$/;
 
 function sameSender(channel: ChannelInfo, a: string, b: string): boolean {
   return (normalizeAllowEntry(channel, a) ?? a) === (normalizeAllowEntry(channel, b) ?? b);

@@ -93,6 +93,15 @@ export interface DoctorFacts {
   /** Directories that could not be listed (path, reason). */
   unlistable: { path: string; reason: string }[];
   files: FileFacts[];
+  /** What OpenClaw's migration left behind, when it did (GENERATIONS.md §3). */
+  migration?: MigrationFacts;
+}
+
+export interface MigrationFacts {
+  /** The state dir was reached through a link OpenClaw left (`~/.clawdbot -> ~/.openclaw`): its target. */
+  linkedTo?: { link: string; target: string };
+  /** `devices/pending.json.migrated`: the pending device requests OpenClaw dropped, by count. */
+  droppedDeviceRequests?: { file: string; count: number };
 }
 
 /** A repair the store module may carry out; each one is safe and never destroys data. */
@@ -300,9 +309,31 @@ function lockFinding(file: FileFacts, facts: DoctorFacts): Finding | undefined {
   };
 }
 
+/** The two migration hazards the newest gateway creates, explained (nothing for doctor to repair). */
+function migrationFindings(migration: MigrationFacts | undefined): Finding[] {
+  const findings: Finding[] = [];
+  if (migration?.linkedTo) {
+    const { link, target } = migration.linkedTo;
+    findings.push({
+      file: link,
+      problem: `is a link to ${target}: OpenClaw moved the state there on its first run. Everything now lives in ${target}; a January gateway still started with ${link} writes through the link into OpenClaw's state, so run only one of them`,
+      severity: "info",
+    });
+  }
+  const dropped = migration?.droppedDeviceRequests;
+  if (dropped) {
+    findings.push({
+      file: dropped.file,
+      problem: `OpenClaw imported this state and set aside the pending device requests (${dropped.count} of them) instead of importing them: those devices are not waiting any more and must ask again (the file is kept for reference)`,
+      severity: "info",
+    });
+  }
+  return findings;
+}
+
 /** Every finding about the store, most serious first within each file, files in scan order. */
 export function diagnose(facts: DoctorFacts): Finding[] {
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...migrationFindings(facts.migration)];
   for (const dir of facts.unlistable) {
     findings.push({
       file: dir.path,

@@ -18,7 +18,8 @@ import {
   validateKeyId,
   validateText,
 } from "./text.js";
-import { generateToken, secretsEqual } from "./tokens.js";
+import { secretsEqual } from "./secrets.js";
+import { generateToken } from "./tokens.js";
 
 /*
  * Legacy node pairing (SPEC §4 "Legacy node pairing"), the gateway's older scheme kept for nodes

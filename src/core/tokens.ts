@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { RandomBytes } from "./random.js";
 
 /*
@@ -95,14 +94,4 @@ export function summarizeToken(token: DeviceToken, key: string = token.role): De
   if (token.revokedAtMs !== undefined) summary.revokedAtMs = token.revokedAtMs;
   if (token.lastUsedAtMs !== undefined) summary.lastUsedAtMs = token.lastUsedAtMs;
   return summary;
-}
-
-const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
-
-/**
- * Compare a presented secret with the stored one in constant time. Both sides are hashed first,
- * so the comparison runs on equal-length buffers and a length difference leaks nothing either.
- */
-export function secretsEqual(expected: string, presented: string): boolean {
-  return timingSafeEqual(digest(expected), digest(presented));
 }

@@ -1,18 +1,8 @@
 import type { ChannelInfo } from "../core/channels.js";
-import {
-  emptyDevicePaired,
-  emptyDevicePending,
-  type DevicePairedState,
-  type DevicePendingState,
-} from "../core/device-pairing.js";
+import type { DevicePairedState, DevicePendingState } from "../core/device-pairing.js";
 import { emptyAllow, emptyPending, isRequestLive, type AllowState, type PendingState } from "../core/dm-pairing.js";
 import { emptyCodeHistory, isCodeRecordLive, type CodeHistoryState } from "../core/code-history.js";
-import {
-  emptyNodePaired,
-  emptyNodePending,
-  type NodePairedState,
-  type NodePendingState,
-} from "../core/node-pairing.js";
+import type { NodePairedState, NodePendingState } from "../core/node-pairing.js";
 import { isFutureDated, isPendingLive, lastActiveAt } from "../core/pending.js";
 import { emptyBlockList, type BlockListState } from "../core/block-list.js";
 import { CHANNEL_NAMES, resolveChannel } from "../core/channels.js";
@@ -24,6 +14,7 @@ import {
   decisionHeadSchema,
   devicePairedFileSchema,
   devicePendingFileSchema,
+  lazy,
   listingSchemaFor,
   nodePairedFileSchema,
   nodePendingFileSchema,
@@ -185,7 +176,7 @@ export const DEVICE_PENDING: RecordKind<DevicePendingState> = {
   name: "device-pending",
   stage: "pending",
   schema: devicePendingFileSchema,
-  empty: emptyDevicePending,
+  empty: () => ({}),
   label: () => "device pairing requests",
   json: { dir: "devicesDir", file: () => "pending.json" },
   expiry: keyedExpiry<DevicePendingState>(),
@@ -195,8 +186,8 @@ export const DEVICE_PAIRED: RecordKind<DevicePairedState> = {
   name: "device-paired",
   stage: "approved",
   schema: devicePairedFileSchema,
-  listingSchema: listingSchemaFor<DevicePairedState>(),
-  empty: emptyDevicePaired,
+  listingSchema: lazy(() => listingSchemaFor<DevicePairedState>()),
+  empty: () => ({}),
   label: () => "paired devices",
   json: { dir: "devicesDir", file: () => "paired.json" },
 };
@@ -205,7 +196,7 @@ export const NODE_PENDING: RecordKind<NodePendingState> = {
   name: "node-pending",
   stage: "pending",
   schema: nodePendingFileSchema,
-  empty: emptyNodePending,
+  empty: () => ({}),
   label: () => "node pairing requests",
   json: { dir: "nodesDir", file: () => "pending.json" },
   expiry: keyedExpiry<NodePendingState>(),
@@ -215,7 +206,7 @@ export const NODE_PAIRED: RecordKind<NodePairedState> = {
   name: "node-paired",
   stage: "approved",
   schema: nodePairedFileSchema,
-  empty: emptyNodePaired,
+  empty: () => ({}),
   label: () => "paired nodes",
   json: { dir: "nodesDir", file: () => "paired.json" },
 };

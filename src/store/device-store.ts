@@ -44,6 +44,9 @@ import { runTransaction } from "./transaction.js";
 /**
  * Pending (live, newest first) and paired devices (most recently approved first), tokens as
  * summaries and only documented fields. Takes no lock and creates nothing.
+ *
+ * @example
+ * const { pending, paired } = listDevices(ctx);
  */
 export function listDevices(ctx: StoreContext): DeviceListing {
   const pending = ctx.backend.read(DEVICE_PENDING, {}).state;
@@ -52,7 +55,12 @@ export function listDevices(ctx: StoreContext): DeviceListing {
   return listDevicePairing({ pending, paired }, ctx.now());
 }
 
-/** A device asks to join the gateway (what the gateway does when an unknown device connects). */
+/**
+ * A device asks to join the gateway (what the gateway does when an unknown device connects).
+ *
+ * @example
+ * const { created, request } = await requestDevice(ctx, { deviceId, publicKey, role: "node" });
+ */
 export async function requestDevice(ctx: StoreContext, input: DeviceRequestInput): Promise<DeviceRequestResult> {
   // Bad input is a usage error before anything is read.
   validateDeviceRequest(input);
@@ -69,6 +77,9 @@ const logOptions = (reason: string | undefined) => ({
  * Approve by requestId, or by deviceId (that device's live request). Writes paired before pending.
  * With `expectFingerprint`, only if the request's key still has that fingerprint (checked under the
  * lock: REQUEST_CHANGED otherwise). Recorded in the decision log.
+ *
+ * @example
+ * const { device, issuedRole } = await approveDevice(ctx, { id: requestId });
  */
 export async function approveDevice(
   ctx: StoreContext,
@@ -100,6 +111,12 @@ export async function approveDevice(
   );
 }
 
+/**
+ * Drop a pending request (by request id or device id); an existing pairing of the device is untouched.
+ *
+ * @example
+ * await rejectDevice(ctx, { id: requestId });
+ */
 export async function rejectDevice(
   ctx: StoreContext,
   input: { id: string; reason?: string },
@@ -117,7 +134,13 @@ export async function rejectDevice(
   );
 }
 
-/** New secret for a role of a paired device; the only operation that returns a secret (never logged). */
+/**
+ * New secret for a role of a paired device; the only operation that returns a secret (the decision
+ * log records the rotation, never the secret).
+ *
+ * @example
+ * const { token } = await rotateDevice(ctx, { deviceId: "ada-iphone", role: "node" });
+ */
 export async function rotateDevice(
   ctx: StoreContext,
   input: { deviceId: string; role: string; scopes?: readonly string[]; reason?: string },
@@ -135,6 +158,12 @@ export async function rotateDevice(
   );
 }
 
+/**
+ * Mark the token of a role of a paired device revoked; revoking again keeps the first time.
+ *
+ * @example
+ * await revokeDevice(ctx, { deviceId: "ada-iphone", role: "operator" });
+ */
 export async function revokeDevice(
   ctx: StoreContext,
   input: { deviceId: string; role: string; reason?: string },
@@ -152,7 +181,12 @@ export async function revokeDevice(
   );
 }
 
-/** Unpair a device and drop its pending requests (both records locked, pending first). */
+/**
+ * Unpair a device and drop its pending requests (both records locked, pending first).
+ *
+ * @example
+ * await removeDeviceEverywhere(ctx, { deviceId: "ada-iphone" });
+ */
 export async function removeDeviceEverywhere(
   ctx: StoreContext,
   input: { deviceId: string; reason?: string },
@@ -218,6 +252,10 @@ export async function clearAllDevices(
 /**
  * Check a device's token. A failure writes nothing (decided on an unlocked read); success is
  * decided again under the lock and records `lastUsedAtMs`.
+ *
+ * @example
+ * const check = await verifyDevice(ctx, { deviceId, role: "node", token });
+ * if (!check.ok) refuse(check.reason);
  */
 export async function verifyDevice(
   ctx: StoreContext,

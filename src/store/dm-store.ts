@@ -74,7 +74,12 @@ export interface ChannelRequests {
   requests: PairingRequestView[];
 }
 
-/** Live requests of one channel (one account, when given), oldest first. Takes no lock, creates nothing. */
+/**
+ * Live requests of one channel (one account, when given), oldest first. Takes no lock, creates nothing.
+ *
+ * @example
+ * const { requests } = listDmRequests(ctx, "telegram"); // [{ id, account, code, createdAt, expiresAt, … }]
+ */
 export function listDmRequests(
   ctx: StoreContext,
   channelRef: ChannelRef,
@@ -99,6 +104,10 @@ export interface ChannelListError {
  * Every channel that has live requests, in registry order. A channel whose file cannot be read is
  * reported in `errors` and the others are still listed: one broken file never hides who is waiting
  * elsewhere.
+ *
+ * @example
+ * const { channels, errors } = listAllDmRequests(ctx);
+ * for (const broken of errors) console.warn(broken.message);
  */
 export function listAllDmRequests(
   ctx: StoreContext,
@@ -263,7 +272,12 @@ export async function approveDmCode(ctx: StoreContext, input: DmCodeInput): Prom
   );
 }
 
-/** Drop a request without approving it (a code that is not pending is explained, as for approve). */
+/**
+ * Drop a request without approving it (a code that is not pending is explained, as for approve).
+ *
+ * @example
+ * await rejectDmCode(ctx, { channel: "telegram", code: "9WNJZKZG" });
+ */
 export async function rejectDmCode(ctx: StoreContext, input: DmCodeInput): Promise<RejectResult> {
   const channel = channelOf(input.channel);
   const code = normalizeCode(input.code);
@@ -297,7 +311,12 @@ export async function rejectDmCode(ctx: StoreContext, input: DmCodeInput): Promi
   );
 }
 
-/** The approved senders an account reads (default: its own file, then the January one). */
+/**
+ * The approved senders an account reads (default: its own file, then the January one).
+ *
+ * @example
+ * const { allowFrom } = readDmAllowlist(ctx, "telegram", { account: "work" });
+ */
 export function readDmAllowlist(
   ctx: StoreContext,
   channelRef: ChannelRef,
@@ -312,6 +331,9 @@ export function readDmAllowlist(
 /**
  * Take a sender off an account's allowlists: every spelling the gateway honours, in every file the
  * account reads (for the default account, the January file too).
+ *
+ * @example
+ * const { removed } = await revokeDmSender(ctx, { channel: "telegram", senderId: "tg:123456789" });
  */
 export async function revokeDmSender(
   ctx: StoreContext,

@@ -11,6 +11,7 @@ import {
   type FileFacts,
   type Finding,
   type FixAction,
+  type MigrationFacts,
 } from "../core/doctor.js";
 import { isRequestLive, parseMaxPending, type AllowState, type PendingState } from "../core/dm-pairing.js";
 import { MoltbotError, isMoltbotError } from "../errors.js";
@@ -24,6 +25,7 @@ import {
 } from "./catalogue.js";
 import { gatewayConfigFindings } from "../notify/config-check.js";
 import type { StoreContext } from "./context.js";
+import { detectGeneration, type Generation } from "./generation.js";
 import { keyOfFile, locate } from "./json/backend.js";
 import { errnoOf } from "./json/errors.js";
 import {
@@ -56,6 +58,8 @@ export interface DoctorFinding {
 export interface DoctorReport {
   ok: boolean;
   findings: DoctorFinding[];
+  /** The state dir looked at, where it came from, and the gateway generation found there. */
+  store: { stateDir: string; source: string; generation: Generation };
   /** Store files and directories looked at (for the summary line). */
   checked: number;
 }
@@ -96,7 +100,7 @@ function inspectContent(
   }
   if (!raw.exists) return { content: { status: "missing" } };
   const { text, bom } = decodeText(raw.bytes);
-  const check = checkStoreText(kind.schema as RecordKind<unknown>["schema"], text);
+  const check = checkStoreText<unknown>(kind.schema, text);
   if (!check.ok) {
     if (check.problem === "empty" || check.problem === "not-json") {
       const reason = check.problem === "empty" ? "is empty, not JSON" : "is not valid JSON (truncated or garbage)";
@@ -265,6 +269,26 @@ function recordFileOf(name: string): string {
   return temp ? temp[1]! : name;
 }
 
+/** What OpenClaw's migration left: the state dir reached through its link, set-aside device requests. */
+function migrationFacts(ctx: StoreContext): MigrationFacts | undefined {
+  const facts: MigrationFacts = {};
+  const { stateDir, devicesDir } = ctx.paths;
+  try {
+    if (fs.lstatSync(stateDir).isSymbolicLink()) facts.linkedTo = { link: stateDir, target: fs.realpathSync(stateDir) };
+  } catch {
+    // Absent: nothing migrated here.
+  }
+  const migrated = path.join(devicesDir, "pending.json.migrated");
+  try {
+    const parsed = JSON.parse(fs.readFileSync(migrated, "utf8")) as unknown;
+    const count = parsed !== null && typeof parsed === "object" ? Object.keys(parsed).length : 0;
+    facts.droppedDeviceRequests = { file: migrated, count };
+  } catch (error) {
+    if (errnoOf(error) !== "ENOENT") facts.droppedDeviceRequests = { file: migrated, count: 0 };
+  }
+  return facts.linkedTo || facts.droppedDeviceRequests ? facts : undefined;
+}
+
 /** Gather everything doctor needs to know, reading only: nothing is created or changed. */
 export function gatherFacts(ctx: StoreContext): { facts: DoctorFacts; located: Map<string, Located> } {
   const listings = new Map<string, Set<string>>();
@@ -288,6 +312,7 @@ export function gatherFacts(ctx: StoreContext): { facts: DoctorFacts; located: M
       files.push(facts);
     }
   }
+  const migration = migrationFacts(ctx);
   return {
     facts: {
       now: ctx.now(),
@@ -297,6 +322,7 @@ export function gatherFacts(ctx: StoreContext): { facts: DoctorFacts; located: M
       dirs,
       unlistable,
       files,
+      ...(migration ? { migration } : {}),
     },
     located,
   };
@@ -482,5 +508,6 @@ export async function runDoctor(ctx: StoreContext, options: { fix: boolean }): P
   const { moltbotRecordFindings } = await import("./doctor-moltbot.js");
   findings.push(...(await moltbotRecordFindings(ctx, options)));
   const checked = facts.dirs.length + facts.files.filter((file) => file.content.status !== "missing").length;
-  return { ok: isHealthy(findings), findings, checked };
+  const store = { stateDir: ctx.paths.stateDir, source: ctx.paths.source, generation: detectGeneration(ctx) };
+  return { ok: isHealthy(findings), findings, store, checked };
 }

@@ -30,7 +30,12 @@ import { runTransaction } from "./transaction.js";
  * rules as devices (the catalogue's NODE_* transactions).
  */
 
-/** Live node requests, newest first. Takes no lock and creates nothing. */
+/**
+ * Live node requests, newest first. Takes no lock and creates nothing.
+ *
+ * @example
+ * const { pending } = listNodeRequests(ctx);
+ */
 export function listNodeRequests(ctx: StoreContext): { pending: NodePendingRequest[] } {
   return { pending: liveNodeRequests(ctx.backend.read(NODE_PENDING, {}).state, ctx.now()) };
 }
@@ -43,6 +48,12 @@ export function listPairedNodes(ctx: StoreContext): { paired: PairedNodeView[] }
   return { paired };
 }
 
+/**
+ * A legacy node asks to join; the same node asking again while its request is live gets it back.
+ *
+ * @example
+ * const { created, request } = await requestNode(ctx, { nodeId: "kitchen-pi", displayName: "Kitchen" });
+ */
 export async function requestNode(
   ctx: StoreContext,
   input: NodeRequestInput,
@@ -58,6 +69,12 @@ const logOptions = (reason: string | undefined) => ({
   log: reason === undefined ? {} : { reason: validateReason(reason) },
 });
 
+/**
+ * Pair a legacy node with one token (never in the result: the gateway hands it over).
+ *
+ * @example
+ * const { node } = await approveNode(ctx, { requestId });
+ */
 export async function approveNode(
   ctx: StoreContext,
   input: { requestId: string; reason?: string },
@@ -75,6 +92,12 @@ export async function approveNode(
   );
 }
 
+/**
+ * Drop a pending legacy node request.
+ *
+ * @example
+ * await rejectNode(ctx, { requestId });
+ */
 export async function rejectNode(
   ctx: StoreContext,
   input: { requestId: string; reason?: string },
@@ -127,7 +150,12 @@ export async function renamePairedNode(
   );
 }
 
-/** Check a node's token; failures write nothing, success records `lastConnectedAtMs`. */
+/**
+ * Check a node's token; failures write nothing, success records `lastConnectedAtMs`.
+ *
+ * @example
+ * const { ok } = await verifyNode(ctx, { nodeId, token });
+ */
 export async function verifyNode(
   ctx: StoreContext,
   input: { nodeId: string; token: string },

@@ -12,6 +12,15 @@ const optionalStrings = z.exactOptional(z.array(z.string()));
 const optionalNumber = z.exactOptional(z.number());
 const optionalBoolean = z.exactOptional(z.boolean());
 
+/**
+ * A schema built on first use. Building a zod schema costs time at start-up; a DM command never
+ * checks a device file, so the device and node schemas wait until one is read.
+ */
+export function lazy<T extends { safeParse: (data: unknown) => unknown }>(build: () => T): Pick<T, "safeParse"> {
+  let schema: T | undefined;
+  return { safeParse: (data: unknown) => (schema ??= build()).safeParse(data) };
+}
+
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -56,7 +65,7 @@ export const allowFileSchema = z.looseObject({
 // Devices: `devices/pending.json` keyed by requestId, `devices/paired.json` keyed by deviceId.
 
 /** What a device says about itself: the fields pending and paired entries share. */
-const deviceDescription = {
+const deviceDescription = () => ({
   deviceId: z.string(),
   publicKey: z.string(),
   displayName: optionalString,
@@ -67,67 +76,72 @@ const deviceDescription = {
   roles: optionalStrings,
   scopes: optionalStrings,
   remoteIp: optionalString,
-};
-
-export const devicePendingEntrySchema = z.looseObject({
-  requestId: z.string(),
-  ...deviceDescription,
-  silent: optionalBoolean,
-  // Always written by us; tolerated when absent (older gateways).
-  isRepair: optionalBoolean,
-  ts: z.number(),
-  refreshedAtMs: optionalNumber,
 });
 
-export const deviceTokenSchema = z.looseObject({
-  token: z.string(),
-  role: z.string(),
-  scopes: z.array(z.string()),
-  createdAtMs: z.number(),
-  rotatedAtMs: optionalNumber,
-  revokedAtMs: optionalNumber,
-  lastUsedAtMs: optionalNumber,
-});
+const devicePendingEntrySchema = () =>
+  z.looseObject({
+    requestId: z.string(),
+    ...deviceDescription(),
+    silent: optionalBoolean,
+    // Always written by us; tolerated when absent (older gateways).
+    isRepair: optionalBoolean,
+    ts: z.number(),
+    refreshedAtMs: optionalNumber,
+  });
 
-export const devicePairedEntrySchema = z.looseObject({
-  ...deviceDescription,
-  tokens: z.exactOptional(z.record(z.string(), deviceTokenSchema)),
-  createdAtMs: z.number(),
-  approvedAtMs: z.number(),
-});
+const deviceTokenSchema = () =>
+  z.looseObject({
+    token: z.string(),
+    role: z.string(),
+    scopes: z.array(z.string()),
+    createdAtMs: z.number(),
+    rotatedAtMs: optionalNumber,
+    revokedAtMs: optionalNumber,
+    lastUsedAtMs: optionalNumber,
+  });
 
-export const devicePendingFileSchema = z.record(z.string(), devicePendingEntrySchema);
-export const devicePairedFileSchema = z.record(z.string(), devicePairedEntrySchema);
+const devicePairedEntrySchema = () =>
+  z.looseObject({
+    ...deviceDescription(),
+    tokens: z.exactOptional(z.record(z.string(), deviceTokenSchema())),
+    createdAtMs: z.number(),
+    approvedAtMs: z.number(),
+  });
+
+export const devicePendingFileSchema = lazy(() => z.record(z.string(), devicePendingEntrySchema()));
+export const devicePairedFileSchema = lazy(() => z.record(z.string(), devicePairedEntrySchema()));
 
 // ---------------------------------------------------------------------------------------------
 // Legacy nodes: `nodes/pending.json` keyed by requestId, `nodes/paired.json` keyed by nodeId.
 
-export const nodePendingEntrySchema = z.looseObject({
-  requestId: z.string(),
-  nodeId: z.string(),
-  displayName: optionalString,
-  platform: optionalString,
-  version: optionalString,
-  remoteIp: optionalString,
-  silent: optionalBoolean,
-  isRepair: optionalBoolean,
-  ts: z.number(),
-});
+const nodePendingEntrySchema = () =>
+  z.looseObject({
+    requestId: z.string(),
+    nodeId: z.string(),
+    displayName: optionalString,
+    platform: optionalString,
+    version: optionalString,
+    remoteIp: optionalString,
+    silent: optionalBoolean,
+    isRepair: optionalBoolean,
+    ts: z.number(),
+  });
 
-export const nodePairedEntrySchema = z.looseObject({
-  nodeId: z.string(),
-  token: z.string(),
-  displayName: optionalString,
-  platform: optionalString,
-  version: optionalString,
-  remoteIp: optionalString,
-  createdAtMs: z.number(),
-  approvedAtMs: z.number(),
-  lastConnectedAtMs: optionalNumber,
-});
+const nodePairedEntrySchema = () =>
+  z.looseObject({
+    nodeId: z.string(),
+    token: z.string(),
+    displayName: optionalString,
+    platform: optionalString,
+    version: optionalString,
+    remoteIp: optionalString,
+    createdAtMs: z.number(),
+    approvedAtMs: z.number(),
+    lastConnectedAtMs: optionalNumber,
+  });
 
-export const nodePendingFileSchema = z.record(z.string(), nodePendingEntrySchema);
-export const nodePairedFileSchema = z.record(z.string(), nodePairedEntrySchema);
+export const nodePendingFileSchema = lazy(() => z.record(z.string(), nodePendingEntrySchema()));
+export const nodePairedFileSchema = lazy(() => z.record(z.string(), nodePairedEntrySchema()));
 
 // ---------------------------------------------------------------------------------------------
 // `devices list`: the light check of paired.json for read-only listings.

@@ -26,10 +26,16 @@ describe("moltbot doctor", () => {
     const human = await runMoltbot(["doctor"], { stateDir });
     expect(human).toMatchObject({ code: 0, stdout: "" });
     // The state dir, credentials and moltbot dirs, the pending file and moltbot's code history.
-    expect(human.stderr).toMatch(/^No problems found \(5 store files and directories checked under .*\)\.\n$/);
+    expect(human.stderr).toMatch(
+      /^.*\/state \(\$MOLTBOT_STATE_DIR\): January gateway \(Clawdbot\/Moltbot\) JSON files\.\nNo problems found \(5 store files and directories checked under .*\)\.\n$/,
+    );
     const json = await runJson<Report>(["doctor"], { stateDir });
     expect(json.code).toBe(0);
-    expect(json.json).toEqual({ ok: true, findings: [] });
+    expect(json.json).toEqual({
+      ok: true,
+      findings: [],
+      store: { stateDir, source: "$MOLTBOT_STATE_DIR", generation: "clawdbot-json" },
+    });
   });
 
   it("problems: one line per finding on stdout, exit 1, and a last line saying to run doctor --fix", async () => {
@@ -43,9 +49,10 @@ describe("moltbot doctor", () => {
       `[error] ${allow}: file mode is 0644 (other users can read it); it should be 0600`,
       "",
     ]);
-    expect(human.stderr).toBe(
-      '2 problems found. Run "moltbot doctor --fix" to repair what is safe to repair (it never deletes data).\n',
-    );
+    expect(human.stderr.split("\n").slice(1)).toEqual([
+      '2 problems found. Run "moltbot doctor --fix" to repair what is safe to repair (it never deletes data).',
+      "",
+    ]);
 
     const json = await runJson<Report>(["doctor"], { stateDir });
     expect(json.code).toBe(1);
@@ -63,7 +70,7 @@ describe("moltbot doctor", () => {
     expect(fixed.stdout).toMatch(
       /^\[fixed\] .*telegram-allowFrom\.json: is not valid JSON .*; moved aside to .*\.corrupt-.*\n\[fixed\] .*file mode is 0640/,
     );
-    expect(fixed.stderr).toMatch(/^Fixed 2 problems; the store under .* is healthy\.\n$/);
+    expect(fixed.stderr).toMatch(/\nFixed 2 problems; the store under .* is healthy\.\n$/);
     expect((await runMoltbot(["doctor"], { stateDir })).code).toBe(0);
   });
 
@@ -77,9 +84,10 @@ describe("moltbot doctor", () => {
       { file: allow, problem: expect.stringContaining("upgrade moltbot"), fixed: false, severity: "error" },
     ]);
     const human = await runMoltbot(["doctor", "--fix"], { stateDir });
-    expect(human.stderr).toBe(
-      'Fixed 0 of 1 problem; the others need you (see above). Then run "moltbot doctor" again.\n',
-    );
+    expect(human.stderr.split("\n").slice(1)).toEqual([
+      'Fixed 0 of 1 problem; the others need you (see above). Then run "moltbot doctor" again.',
+      "",
+    ]);
     expect(fs.readFileSync(allow, "utf8")).toBe('{"version":2,"allowFrom":["111"]}\n');
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { generateToken, generateUuidV4, mergeOrdered, normalizeScopes, secretsEqual } from "../../src/core/tokens.js";
+import { secretsEqual } from "../../src/core/secrets.js";
+import { generateToken, generateUuidV4, mergeOrdered, normalizeScopes } from "../../src/core/tokens.js";
 import { fixedRandom, seededRandom } from "../helpers.js";
 
 describe("device tokens and ids", () => {

@@ -27,7 +27,7 @@ describe("moltbot doctor looks at the gateway config (it holds bot tokens)", () 
     expect(fixed.json.findings).toContainEqual(expect.objectContaining({ file: configPath, fixed: true }));
     expect(fileMode(configPath)).toBe(0o600);
     const after = await runJson<DoctorJson>(["doctor"], { stateDir });
-    expect(after.json).toEqual({ ok: true, findings: [] });
+    expect(after.json).toMatchObject({ ok: true, findings: [] });
   });
 
   it("a config outside the state dir (CLAWDBOT_CONFIG_PATH) is reported with the command, never changed", async () => {

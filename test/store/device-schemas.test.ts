@@ -14,7 +14,7 @@ describe("device and node file schemas", () => {
     const pending = {
       r1: { requestId: "r1", deviceId: "d", publicKey: "k", isRepair: false, ts: 1, future: { x: 1 } },
     };
-    expect(devicePendingFileSchema.parse(pending)).toEqual(pending);
+    expect(devicePendingFileSchema.safeParse(pending).data).toEqual(pending);
     const paired = {
       d: {
         deviceId: "d",
@@ -25,11 +25,11 @@ describe("device and node file schemas", () => {
         extra: "kept",
       },
     };
-    expect(devicePairedFileSchema.parse(paired)).toEqual(paired);
+    expect(devicePairedFileSchema.safeParse(paired).data).toEqual(paired);
     const nodePending = { r: { requestId: "r", nodeId: "n", ts: 5, caps: ["x"] } };
-    expect(nodePendingFileSchema.parse(nodePending)).toEqual(nodePending);
+    expect(nodePendingFileSchema.safeParse(nodePending).data).toEqual(nodePending);
     const nodePaired = { n: { nodeId: "n", token: "t", createdAtMs: 1, approvedAtMs: 2, permissions: {} } };
-    expect(nodePairedFileSchema.parse(nodePaired)).toEqual(nodePaired);
+    expect(nodePairedFileSchema.safeParse(nodePaired).data).toEqual(nodePaired);
   });
 
   it("reject arrays, missing required fields and wrongly typed optional fields", () => {

@@ -48,7 +48,12 @@ function snapshot(dir: string): string[] {
 describe("doctor on a real state dir", () => {
   it("a state dir that does not exist is healthy and stays absent: doctor creates nothing", async () => {
     const { stateDir, ctx } = setup();
-    expect(await runDoctor(ctx, { fix: true })).toEqual({ ok: true, findings: [], checked: 0 });
+    expect(await runDoctor(ctx, { fix: true })).toEqual({
+      ok: true,
+      findings: [],
+      checked: 0,
+      store: { stateDir, source: "--state-dir", generation: "clawdbot-json" },
+    });
     expect(fs.existsSync(stateDir)).toBe(false);
   });
 
@@ -177,5 +182,50 @@ describe("doctor on a real state dir", () => {
     ]);
     expect(readJsonFile(devicePending)).toEqual({ r1: fresh });
     expect(fs.readdirSync(path.dirname(nodePaired)).some((name) => name.startsWith("paired.json.corrupt-"))).toBe(true);
+  });
+});
+
+describe("doctor names the generation and explains OpenClaw's migration", () => {
+  it("the store of each generation is named: January files, files with accounts, the SQLite database", async () => {
+    const { stateDir, ctx, allow } = setup();
+    write(allow, { version: 1, allowFrom: ["1"] });
+    expect((await runDoctor(ctx, { fix: false })).store.generation).toBe("clawdbot-json");
+    write(path.join(stateDir, "credentials", "telegram-work-allowFrom.json"), { version: 1, allowFrom: ["2"] });
+    expect((await runDoctor(ctx, { fix: false })).store.generation).toBe("openclaw-json-accounts");
+    fs.mkdirSync(path.join(stateDir, "state"), { mode: 0o700 });
+    fs.writeFileSync(path.join(stateDir, "state", "openclaw.sqlite"), "");
+    expect((await runDoctor(ctx, { fix: false })).store.generation).toBe("openclaw-sqlite");
+  });
+
+  it("a request naming its account marks OpenClaw's JSON generation", async () => {
+    const { ctx, pending } = setup();
+    write(pending, { version: 1, requests: [{ ...requestAged("1", 1000), meta: { accountId: "work" } }] });
+    expect((await runDoctor(ctx, { fix: false })).store.generation).toBe("openclaw-json-accounts");
+  });
+
+  it("~/.clawdbot left as a link to ~/.openclaw, and the device requests OpenClaw set aside, are explained", async () => {
+    const home = path.dirname(tempStateDir());
+    const real = path.join(home, ".openclaw");
+    const link = path.join(home, ".clawdbot");
+    write(path.join(real, "devices", "pending.json.migrated"), { r1: { requestId: "r1" }, r2: { requestId: "r2" } });
+    fs.symlinkSync(real, link);
+    const report = await runDoctor(createStoreContext({ stateDir: link, env: {} }), { fix: true });
+    expect(report.findings).toEqual([
+      {
+        file: link,
+        problem: expect.stringContaining(`is a link to ${real}: OpenClaw moved the state there`),
+        fixed: false,
+        severity: "info",
+      },
+      {
+        file: path.join(link, "devices", "pending.json.migrated"),
+        problem: expect.stringContaining("set aside the pending device requests (2 of them)"),
+        fixed: false,
+        severity: "info",
+      },
+    ]);
+    // Explained, not problems: nothing to repair, and the file is kept.
+    expect(report.ok).toBe(true);
+    expect(fs.existsSync(path.join(real, "devices", "pending.json.migrated"))).toBe(true);
   });
 });

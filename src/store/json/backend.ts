@@ -30,7 +30,19 @@ export interface JsonLocation {
   root: string;
 }
 
+// The gateway calls the library for every unknown DM: a record's place is worked out once per state dir.
+const locations = new WeakMap<StatePaths, Map<string, JsonLocation>>();
+
 export function locate(paths: StatePaths, record: RecordKind<unknown>, key: RecordKey): JsonLocation {
+  let known = locations.get(paths);
+  if (!known) locations.set(paths, (known = new Map<string, JsonLocation>()));
+  const id = `${record.name}\0${key.channel?.name ?? ""}\0${key.account ?? "\0"}`;
+  let location = known.get(id);
+  if (!location) known.set(id, (location = locateUncached(paths, record, key)));
+  return location;
+}
+
+function locateUncached(paths: StatePaths, record: RecordKind<unknown>, key: RecordKey): JsonLocation {
   const dir = paths[record.json.dir];
   // The credentials dir may be configured outside the state dir ($MOLTBOT_OAUTH_DIR): it is its own root.
   const root = dir === paths.credentialsDir && !dir.startsWith(`${paths.stateDir}/`) ? dir : paths.stateDir;
@@ -160,12 +172,50 @@ interface Revision {
   parsed?: unknown;
 }
 
+/**
+ * When each store directory was last seen not to be a link. A long-lived process (the gateway calling
+ * the library for every unknown DM) checks again after a second, not on every read.
+ */
+const dirsCheckedAt = new Map<string, number>();
+const DIR_CHECK_MS = 1_000;
+
+function checkDirForReading(root: string, dir: string): void {
+  const now = Date.now();
+  const checkedAt = dirsCheckedAt.get(dir);
+  if (checkedAt !== undefined && now - checkedAt < DIR_CHECK_MS) return;
+  checkStoreDirForReading(root, dir);
+  dirsCheckedAt.set(dir, now);
+}
+
+/** Deeply frozen: a parse kept for reuse must not be changed by anyone it is handed to. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    // Only objects need a visit: an allowlist of 100 000 strings is frozen in one step.
+    for (const child of Object.values(value)) if (typeof child === "object" && child !== null) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * The last full parse of each file, kept with the bytes it came from: a file read again with the same
+ * bytes (the usual case when a gateway answers stranger after stranger on a full channel) is not
+ * parsed and validated again. Same bytes, same parse: nothing can be stale.
+ */
+const lastParses = new Map<string, { bytes: Buffer; state: unknown; parsed: unknown }>();
+
 function readJsonRecord<S>(paths: StatePaths, record: RecordKind<S>, key: RecordKey, options: ReadOptions = {}) {
   const { file, dir, root } = locate(paths, record, key);
-  checkStoreDirForReading(root, dir);
+  checkDirForReading(root, dir);
   const raw = readRaw(file);
   if (!raw.exists) return { state: record.empty(), exists: false };
+  const last = options.listing ? undefined : lastParses.get(file);
+  if (last && last.bytes.equals(raw.bytes)) {
+    return { state: last.state as S, exists: true, revision: { raw, parsed: last.parsed } satisfies Revision };
+  }
   const { state, parsed } = parseRecord(record, key, file, raw, options.listing);
+  if (!options.listing)
+    lastParses.set(file, { bytes: raw.bytes, state: deepFreeze(state), parsed: deepFreeze(parsed) });
   // Only a full-schema parse may stand in for the locked read.
   const revision: Revision = options.listing ? { raw } : { raw, parsed };
   return { state, exists: true, revision };

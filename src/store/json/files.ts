@@ -1,3 +1,4 @@
+import { isUtf8 as bufferIsUtf8 } from "node:buffer";
 import fs from "node:fs";
 import path from "node:path";
 import { MoltbotError } from "../../errors.js";
@@ -52,7 +53,15 @@ export function readRaw(file: string): RawFile {
       );
     }
     try {
-      return { exists: true, bytes: fs.readFileSync(fd) };
+      // The size fstat just gave, read in one call (readFileSync would fstat again).
+      const bytes = Buffer.allocUnsafe(stat.size);
+      let length = 0;
+      while (length < bytes.length) {
+        const read = fs.readSync(fd, bytes, length, bytes.length - length, null);
+        if (read === 0) break;
+        length += read;
+      }
+      return { exists: true, bytes: length === bytes.length ? bytes : bytes.subarray(0, length) };
     } catch (error) {
       throw storeIoError(error, file, "reading");
     }
@@ -138,13 +147,9 @@ export function rewriteRisk(bytes: Buffer, text: string, data: unknown): string 
     : `it has the key ${duplicate} twice, and rewriting it would silently keep only the last one`;
 }
 
+/** Node's own validator (node:buffer, native): no decoded copy of a large file is made to check it. */
 function isUtf8(bytes: Buffer): boolean {
-  try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
+  return bufferIsUtf8(bytes);
 }
 
 /**
