@@ -318,6 +318,8 @@ const clearVerb: Verb<ClearOptions, DeviceClearResult> = {
     const what = { pending: options.pending === true, paired: options.paired === true };
     if (options.yes !== true) {
       const preview = previewDeviceClear(store(), what);
+      // Nothing to remove: nothing to confirm.
+      if (preview.pending.length + preview.paired.length === 0) return preview;
       // With --json, stdout is kept for the one document.
       (globals.json ? io.err : io.out)(`Would remove:\n${describeClear(preview)}`);
       const flags = [...(what.pending ? ["--pending"] : []), ...(what.paired ? ["--paired"] : [])];
@@ -329,8 +331,9 @@ const clearVerb: Verb<ClearOptions, DeviceClearResult> = {
     return clearAllDevices(store(), { ...what, ...reasonOf(options) });
   },
   human: (result, show) => {
+    if (result.pending.length + result.paired.length === 0) return show.out("Nothing to clear.\n");
     const parts = [
-      ...(result.pending.length > 0 || result.paired.length === 0 ? [`${result.pending.length} pending requests`] : []),
+      ...(result.pending.length > 0 ? [`${result.pending.length} pending requests`] : []),
       ...(result.paired.length > 0 ? [`${result.paired.length} paired devices`] : []),
     ];
     show.out(`Removed ${parts.join(" and ")}.\n`);

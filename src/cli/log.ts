@@ -68,7 +68,10 @@ function printEntries(show: Show, entries: readonly DecisionEntry[]): void {
   show.out(`${renderTable(columns, rows, show.columns, show.c)}\n`);
 }
 
-const log: Verb<{ channel?: string; since?: string; verify?: boolean }, Listed & { verify: boolean }> = {
+const log: Verb<
+  { channel?: string; since?: string; verify?: boolean },
+  Listed & { verify: boolean; filtered: boolean }
+> = {
   action: ({ options, store }) => {
     const channel = options.channel === undefined ? undefined : resolveChannel(options.channel).name;
     const ctx = store();
@@ -79,11 +82,16 @@ const log: Verb<{ channel?: string; since?: string; verify?: boolean }, Listed &
         (channel === undefined || entry.channel === channel) &&
         (since === undefined || Date.parse(String(entry.at)) >= since),
     );
-    return { entries: shown, verification, verify: options.verify === true };
+    return {
+      entries: shown,
+      verification,
+      verify: options.verify === true,
+      filtered: channel !== undefined || since !== undefined,
+    };
   },
   json: ({ entries, verification, verify }) => (verify ? verification : { entries }),
   exit: ({ verification, verify }) => (verify && !verification.ok ? 1 : 0),
-  human: ({ entries, verification, verify }, show) => {
+  human: ({ entries, verification, verify, filtered }, show) => {
     if (verify) {
       if (!verification.ok) {
         throw new MoltbotError(
@@ -97,7 +105,8 @@ const log: Verb<{ channel?: string; since?: string; verify?: boolean }, Listed &
       show.out(`Decision log verified: ${verification.entries} entries, last hash ${verification.head}.${note}\n`);
       return;
     }
-    if (entries.length === 0) show.err("No decisions recorded (with these filters).\n");
+    if (entries.length === 0)
+      show.err(filtered ? "No decisions match these filters.\n" : "No decisions recorded yet.\n");
     else printEntries(show, entries);
     if (!verification.ok) {
       show.err(

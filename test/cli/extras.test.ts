@@ -375,6 +375,9 @@ describe("device and node verbs of the newest gateway", () => {
     expect(readJsonFile(path.join(stateDir, "devices", "paired.json"))).toEqual({});
     expect(readJsonFile(path.join(stateDir, "devices", "pending.json"))).toEqual({});
     expect((await runMoltbot(["devices", "clear", "--yes"], { stateDir })).code).toBe(2);
+    // Nothing left to remove: nothing to confirm (exit 0), and no decision is recorded.
+    const empty = await runMoltbot(["devices", "clear", "--paired"], { stateDir });
+    expect(empty).toMatchObject({ code: 0, stdout: "Nothing to clear.\n" });
   });
 
   it("nodes rename sets the display name; nodes remove unpairs the node", async () => {
