@@ -144,12 +144,12 @@ describe("pairing wait", () => {
     expect(JSON.parse(waiting.stdout())).toMatchObject({ id: "3", account: "work" });
   });
 
-  it("exits 1 (TIMEOUT) at the timeout, within a second of it, with one JSON error document", async () => {
+  it("exits 1 (TIMEOUT) at the timeout, within seconds, with one JSON error document", async () => {
     const stateDir = tempStateDir();
     const waiting = start(["pairing", "wait", "telegram", "--timeout", "1s", "--json"], stateDir);
     const result = await waiting.done;
     expect(result.code).toBe(1);
-    expect(result.elapsedMs).toBeLessThan(4_000);
+    expect(result.elapsedMs).toBeLessThan(6_000);
     expect(JSON.parse(waiting.stdout())).toEqual({
       error: { code: "TIMEOUT", message: expect.stringMatching(/^No new telegram pairing request within 1 s\./) },
     });
