@@ -11,6 +11,16 @@ export const ERROR_EXIT_CODES = {
   EXPIRED: 1,
   CONFIRMATION_REQUIRED: 1,
   VERIFY_FAILED: 1,
+  // Dead codes (issue 16): why a code that is not pending cannot be approved, when that can be known.
+  ALREADY_APPROVED: 1,
+  ALREADY_REJECTED: 1,
+  REPLACED: 1,
+  // The sender is on moltbot's block list: an approval of their code is refused.
+  BLOCKED: 1,
+  // --expect-id / --expect-fingerprint: the request changed between looking and approving.
+  REQUEST_CHANGED: 1,
+  // pairing wait: no new request within --timeout.
+  TIMEOUT: 1,
   STORE_CORRUPT: 3,
   STORE_PERMISSION: 3,
   STORE_LOCKED: 3,

@@ -39,18 +39,26 @@ export type {
   PairedDeviceView,
   VerifyFailureReason,
 } from "./core/device-pairing.js";
+export type { DeviceClearResult, DeviceRenameResult } from "./core/device-pairing.js";
 export type { NodePendingRequest, NodeRequestInput, PairedNodeView } from "./core/node-pairing.js";
+export type { BlockResult, BlockedView, UnblockResult } from "./core/block-list.js";
+export type { DecisionAction, DecisionEntry } from "./core/decisions.js";
+export type { LogVerification } from "./core/decision-chain.js";
 
 export { createStoreContext, type StoreContext, type StoreContextOptions } from "./store/context.js";
 export { resolveStatePaths, type StatePaths, type StatePathOptions } from "./store/paths.js";
 export {
   approveDmCode,
+  blockDmSender,
   listAllDmRequests,
+  listBlockedSenders,
   listDmRequests,
   readDmAllowlist,
   rejectDmCode,
   requestDmPairing,
   revokeDmSender,
+  unblockDmSender,
+  type BlockInput,
   type ChannelListError,
   type ChannelRef,
   type ChannelRequests,
@@ -59,15 +67,29 @@ export {
 } from "./store/dm-store.js";
 export {
   approveDevice,
+  clearAllDevices,
   listDevices,
+  previewDeviceClear,
   rejectDevice,
   removeDeviceEverywhere,
+  renamePairedDevice,
   requestDevice,
   revokeDevice,
   rotateDevice,
   verifyDevice,
 } from "./store/device-store.js";
-export { approveNode, listNodeRequests, rejectNode, requestNode, verifyNode } from "./store/node-store.js";
+export {
+  approveNode,
+  listNodeRequests,
+  listPairedNodes,
+  rejectNode,
+  removePairedNode,
+  renamePairedNode,
+  requestNode,
+  verifyNode,
+} from "./store/node-store.js";
+export { readDecisionLog } from "./store/decision-log.js";
+export { watchDmRequests, type DmWatcher, type NewRequest, type WatchOptions } from "./store/watch.js";
 export { runDoctor, type DoctorFinding, type DoctorReport } from "./store/doctor.js";
 export { GENERATION_NAMES, type Generation } from "./store/generation.js";
 export {

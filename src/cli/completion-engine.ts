@@ -3,7 +3,7 @@ import { CHANNEL_NAMES } from "../core/channels.js";
 import { createStoreContext, type StoreContext } from "../store/context.js";
 import { listDevices } from "../store/device-store.js";
 import { listDmRequests } from "../store/dm-store.js";
-import { listNodeRequests } from "../store/node-store.js";
+import { listNodeRequests, listPairedNodes } from "../store/node-store.js";
 import { declaredKinds, type CompletionKind } from "./completion-kinds.js";
 import { escapeControl } from "./output.js";
 
@@ -181,12 +181,17 @@ function storeValues(kind: CompletionKind, walk: Walk, options: EngineOptions): 
       case "paired-device":
         return listDevices(store).paired.map((device) => ({
           value: device.deviceId,
-          description: describe(device.displayName, device.platform, device.role),
+          description: describe(device.operatorLabel ?? device.displayName, device.platform, device.role),
         }));
       case "node-request":
         return listNodeRequests(store).pending.map((request) => ({
           value: request.requestId,
           description: describe(request.displayName ?? request.nodeId, request.platform),
+        }));
+      case "paired-node":
+        return listPairedNodes(store).paired.map((node) => ({
+          value: node.nodeId,
+          description: describe(node.displayName, node.platform),
         }));
       default:
         return [];

@@ -9,11 +9,12 @@ import type { Command } from "commander";
 /**
  * - `channel`: the channel names;
  * - `dm-code`: the pending codes of the channel given on the line (as an argument or an option);
- * - `device-request`, `paired-device`, `node-request`: ids read from the store;
+ * - `device-request`, `paired-device`, `node-request`, `paired-node`: ids read from the store;
  * - `state-dir`: a directory, and where the store is read from for the completions after it.
  * An argument or option without a kind completes to its commander `.choices()`, or to nothing.
  */
-export type CompletionKind = "channel" | "dm-code" | "device-request" | "paired-device" | "node-request" | "state-dir";
+export type CompletionKind =
+  "channel" | "dm-code" | "device-request" | "paired-device" | "node-request" | "paired-node" | "state-dir";
 
 /** Kinds by argument name (`code`) or option long flag (`--channel`). */
 export type CompletionKinds = Readonly<Record<string, CompletionKind>>;

@@ -4,6 +4,8 @@ import {
   validateDeviceId,
   validateRole,
   type DeviceApproveResult,
+  type DeviceClearResult,
+  type DeviceRenameResult,
   type DevicePendingView,
   type DeviceTokenSummary,
   type PairedDeviceView,
@@ -11,9 +13,12 @@ import {
 import { MoltbotError } from "../errors.js";
 import {
   approveDevice,
+  clearAllDevices,
   listDevices,
+  previewDeviceClear,
   rejectDevice,
   removeDeviceEverywhere,
+  renamePairedDevice,
   requestDevice,
   revokeDevice,
   rotateDevice,
@@ -44,6 +49,7 @@ function printPending(show: Show, pending: readonly DevicePendingView[]): void {
   const rows = pending.map((request) => [
     escapeControl(request.requestId),
     deviceLabel(request),
+    request.fingerprint,
     escapeControl(request.role ?? "-"),
     list(request.scopes),
     escapeControl(request.remoteIp ?? "-"),
@@ -54,6 +60,7 @@ function printPending(show: Show, pending: readonly DevicePendingView[]): void {
   const columns = [
     { header: "REQUEST", style: (text: string) => c.cyan(text) },
     { header: "DEVICE", shrink: true },
+    { header: "FINGERPRINT" },
     { header: "ROLE" },
     { header: "SCOPES", shrink: true },
     { header: "IP", optional: true },
@@ -80,7 +87,8 @@ function printPaired(show: Show, paired: readonly PairedDeviceView[]): void {
   const { c } = show;
   const rows = paired.map((device) => [
     escapeControl(device.deviceId),
-    escapeControl(device.displayName ?? "-"),
+    escapeControl(device.operatorLabel ?? device.displayName ?? "-"),
+    device.fingerprint,
     list(device.roles ?? (device.role !== undefined ? [device.role] : undefined)),
     list(device.scopes),
     tokensCell(device.tokens),
@@ -89,6 +97,7 @@ function printPaired(show: Show, paired: readonly PairedDeviceView[]): void {
   const columns = [
     { header: "DEVICE", shrink: true, style: (text: string) => c.cyan(text) },
     { header: "NAME", shrink: true, optional: true },
+    { header: "FINGERPRINT" },
     { header: "ROLES", shrink: true },
     { header: "SCOPES", shrink: true },
     { header: "TOKENS", shrink: true },
@@ -155,6 +164,7 @@ function describeRequest(request: DevicePendingView, now: number): string {
   return [
     `Newest pending request ${escapeControl(request.requestId)}:`,
     `  device  ${escapeControl(request.deviceId)}${name}${request.isRepair === true ? " [repair: already paired]" : ""}`,
+    `  key     ${request.fingerprint}`,
     ...(request.publicKeyChanged === true
       ? ["  key     KEY CHANGED: not the public key the device is paired with; approving replaces it"]
       : []),
@@ -169,7 +179,7 @@ function describeRequest(request: DevicePendingView, now: number): string {
  * `approve --latest` never approves blindly: whoever keeps their request newest would win the
  * operator's approval. It shows the request and returns its id only on a "y" at the terminal or --yes.
  */
-async function confirmLatest({ io, globals, options, store, next }: Run<ApproveOptions>): Promise<string> {
+async function confirmLatest({ io, globals, options, store, next }: Run<ApproveOptions>): Promise<DevicePendingView> {
   const ctx = store();
   const newest = listDevices(ctx).pending[0];
   if (!newest)
@@ -178,19 +188,23 @@ async function confirmLatest({ io, globals, options, store, next }: Run<ApproveO
   // With --json, stdout is kept for the one document.
   if (globals.json) io.err(summary);
   else io.out(summary);
-  if (options.yes === true) return newest.requestId;
-  if (io.interactive && (await io.confirm(`Approve device ${escapeControl(newest.deviceId)}?`)))
-    return newest.requestId;
+  if (options.yes === true) return newest;
+  if (io.interactive && (await io.confirm(`Approve device ${escapeControl(newest.deviceId)}?`))) return newest;
   throw new MoltbotError(
     "CONFIRMATION_REQUIRED",
-    `Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request run: ${next("devices", "approve", newest.requestId)}`,
+    `Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request (and only while it presents this key) run: ${next("devices", "approve", newest.requestId, "--expect-fingerprint", newest.fingerprint)}`,
   );
 }
 
 interface ApproveOptions {
   latest?: boolean;
   yes?: boolean;
+  expectFingerprint?: string;
+  reason?: string;
 }
+
+/** `--reason "…"` as the store takes it (it validates it). */
+const reasonOf = (options: { reason?: string }) => (options.reason !== undefined ? { reason: options.reason } : {});
 
 const approveVerb: Verb<ApproveOptions, DeviceApproveResult> = {
   action: async (run) => {
@@ -201,9 +215,15 @@ const approveVerb: Verb<ApproveOptions, DeviceApproveResult> = {
         'Give a request id (or device id), or --latest. Run "moltbot devices list" to see pending requests.',
       );
     }
-    // With --latest, exactly the request that was shown is approved, not whatever is newest by now.
-    const target = id ?? (await confirmLatest(run));
-    return approveDevice(run.store(), { id: target });
+    // With --latest, exactly the request that was shown is approved (its id and its key), not
+    // whatever is newest by now.
+    const shown = id === undefined ? await confirmLatest(run) : undefined;
+    const expectFingerprint = run.options.expectFingerprint ?? shown?.fingerprint;
+    return approveDevice(run.store(), {
+      id: id ?? shown!.requestId,
+      ...(expectFingerprint !== undefined ? { expectFingerprint } : {}),
+      ...reasonOf(run.options),
+    });
   },
   // The document keeps its shape: which role got a token is for the human line below.
   json: ({ requestId, device }) => ({ requestId, device }),
@@ -220,8 +240,8 @@ const approveVerb: Verb<ApproveOptions, DeviceApproveResult> = {
   },
 };
 
-const rejectVerb: Verb<object, Awaited<ReturnType<typeof rejectDevice>>> = {
-  action: ({ args: [id], store }) => rejectDevice(store(), { id: id! }),
+const rejectVerb: Verb<{ reason?: string }, Awaited<ReturnType<typeof rejectDevice>>> = {
+  action: ({ args: [id], options, store }) => rejectDevice(store(), { id: id!, ...reasonOf(options) }),
   human: (result, show) =>
     show.out(`Rejected request ${escapeControl(result.requestId)} from device ${escapeControl(result.deviceId)}.\n`),
 };
@@ -230,6 +250,7 @@ interface TokenOptions {
   device: string;
   role: string;
   scope?: string[];
+  reason?: string;
 }
 
 const rotateVerb: Verb<TokenOptions, Awaited<ReturnType<typeof rotateDevice>>> = {
@@ -238,6 +259,7 @@ const rotateVerb: Verb<TokenOptions, Awaited<ReturnType<typeof rotateDevice>>> =
       deviceId: options.device,
       role: options.role,
       ...(options.scope !== undefined ? { scopes: options.scope } : {}),
+      ...reasonOf(options),
     }),
   human: (result, show) => {
     // The secret alone on stdout, so `TOKEN=$(moltbot devices rotate …)` captures just it.
@@ -249,7 +271,8 @@ const rotateVerb: Verb<TokenOptions, Awaited<ReturnType<typeof rotateDevice>>> =
 };
 
 const revokeVerb: Verb<TokenOptions, Awaited<ReturnType<typeof revokeDevice>>> = {
-  action: ({ options, store }) => revokeDevice(store(), { deviceId: options.device, role: options.role }),
+  action: ({ options, store }) =>
+    revokeDevice(store(), { deviceId: options.device, role: options.role, ...reasonOf(options) }),
   human: (result, show) => {
     show.out(`Revoked the ${escapeControl(result.role)} token of device ${escapeControl(result.deviceId)}.\n`);
     show.err(
@@ -259,7 +282,7 @@ const revokeVerb: Verb<TokenOptions, Awaited<ReturnType<typeof revokeDevice>>> =
 };
 
 /** `remove <deviceId>` or `remove --device <id>`: the same option name as every other verb naming a paired device. */
-const removeVerb: Verb<{ device?: string }, Awaited<ReturnType<typeof removeDeviceEverywhere>>> = {
+const removeVerb: Verb<{ device?: string; reason?: string }, Awaited<ReturnType<typeof removeDeviceEverywhere>>> = {
   action: ({ args: [positional], options, store }) => {
     if ((positional === undefined) === (options.device === undefined)) {
       throw new MoltbotError(
@@ -267,9 +290,83 @@ const removeVerb: Verb<{ device?: string }, Awaited<ReturnType<typeof removeDevi
         'Give the device once: "moltbot devices remove --device <id>". Run "moltbot devices list" to see paired devices.',
       );
     }
-    return removeDeviceEverywhere(store(), { deviceId: (positional ?? options.device)! });
+    return removeDeviceEverywhere(store(), { deviceId: (positional ?? options.device)!, ...reasonOf(options) });
   },
   human: (result, show) => show.out(`Removed device ${escapeControl(result.deviceId)} and its pending requests.\n`),
+};
+
+/** `rename <deviceId> <name>`, or OpenClaw's `rename --device <id> --name <label>`. */
+const renameVerb: Verb<{ device?: string; name?: string; reason?: string }, DeviceRenameResult> = {
+  action: ({ args: [positionalId, positionalName], options, store }) => {
+    const deviceId = positionalId ?? options.device;
+    const name = positionalName ?? options.name;
+    if (
+      deviceId === undefined ||
+      name === undefined ||
+      (positionalId !== undefined && options.device !== undefined) ||
+      (positionalName !== undefined && options.name !== undefined)
+    ) {
+      throw new MoltbotError(
+        "USAGE",
+        'Give the device and the name once each: "moltbot devices rename <deviceId> <name>" (or --device <id> --name <name>).',
+      );
+    }
+    return renamePairedDevice(store(), { deviceId, name, ...reasonOf(options) });
+  },
+  human: (result, show) =>
+    show.out(`Device ${escapeControl(result.deviceId)} is now labelled "${escapeControl(result.operatorLabel)}".\n`),
+};
+
+interface ClearOptions {
+  pending?: boolean;
+  paired?: boolean;
+  yes?: boolean;
+  reason?: string;
+}
+
+function describeClear(result: DeviceClearResult): string {
+  const lines = [
+    ...result.pending.map((id) => `  pending request ${escapeControl(id)}`),
+    ...result.paired.map((id) => `  paired device   ${escapeControl(id)}`),
+  ];
+  return lines.length === 0 ? "Nothing to clear.\n" : `${lines.join("\n")}\n`;
+}
+
+/**
+ * `devices clear --pending|--paired --yes`. Without --yes it names what would go and stops (exit 1,
+ * CONFIRMATION_REQUIRED), like approve --latest: a destructive verb never acts on a guess.
+ */
+const clearVerb: Verb<ClearOptions, DeviceClearResult> = {
+  action: async ({ options, store, io, globals, next }) => {
+    if (options.pending !== true && options.paired !== true) {
+      throw new MoltbotError(
+        "USAGE",
+        'Say what to clear: --pending (every pending request), --paired (every paired device), or both. Run "moltbot devices clear --help".',
+      );
+    }
+    const what = { pending: options.pending === true, paired: options.paired === true };
+    if (options.yes !== true) {
+      const preview = previewDeviceClear(store(), what);
+      // Nothing to remove: nothing to confirm.
+      if (preview.pending.length + preview.paired.length === 0) return preview;
+      // With --json, stdout is kept for the one document.
+      (globals.json ? io.err : io.out)(`Would remove:\n${describeClear(preview)}`);
+      const flags = [...(what.pending ? ["--pending"] : []), ...(what.paired ? ["--paired"] : [])];
+      throw new MoltbotError(
+        "CONFIRMATION_REQUIRED",
+        `Nothing was removed: devices clear needs --yes. To remove ${preview.pending.length + preview.paired.length} entries run: ${next("devices", "clear", ...flags, "--yes")}`,
+      );
+    }
+    return clearAllDevices(store(), { ...what, ...reasonOf(options) });
+  },
+  human: (result, show) => {
+    if (result.pending.length + result.paired.length === 0) return show.out("Nothing to clear.\n");
+    const parts = [
+      ...(result.pending.length > 0 ? [`${result.pending.length} pending requests`] : []),
+      ...(result.paired.length > 0 ? [`${result.paired.length} paired devices`] : []),
+    ];
+    show.out(`Removed ${parts.join(" and ")}.\n`);
+  },
 };
 
 /** More than a token can be: verify stops reading there (a device token is 43 characters). */
@@ -330,6 +427,9 @@ class AliasOption extends Option {
   }
 }
 
+/** Every deciding verb takes it; it goes into the decision log (`moltbot log`). */
+const REASON_HELP = "why, for the decision log (moltbot log); at most 500 characters";
+
 const deviceOption = (description: string) => new Option("--device <id>", description).makeOptionMandatory();
 
 export function registerDevices(program: Command, run: Runner): void {
@@ -377,12 +477,18 @@ export function registerDevices(program: Command, run: Runner): void {
       )
       .option("--latest", "approve the newest pending request, after showing it and asking y/N")
       .option("-y, --yes", "with --latest: approve without asking")
+      .option(
+        "--expect-fingerprint <fp>",
+        "approve only if the request's key still has this fingerprint (devices list)",
+      )
+      .option("--reason <text>", REASON_HELP)
       .action(run(approveVerb)),
     {
       examples: [
         "moltbot devices approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70",
         "moltbot devices approve --latest",
         "moltbot devices approve --latest --yes --json",
+        "moltbot devices approve ada-iphone --expect-fingerprint 3fa9-1c2e-8b0d-77a1-c4e2",
       ],
     },
   );
@@ -391,6 +497,7 @@ export function registerDevices(program: Command, run: Runner): void {
     devices
       .command("reject <id>")
       .description("drop a pending request (by request id or device id); an existing pairing is untouched")
+      .option("--reason <text>", REASON_HELP)
       .action(run(rejectVerb)),
     { examples: ["moltbot devices reject 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70"] },
   );
@@ -404,6 +511,7 @@ export function registerDevices(program: Command, run: Runner): void {
       .addOption(deviceOption("the paired device's id"))
       .requiredOption("--role <role>", "the role whose token to replace")
       .option("--scope <scope>", "replace the token's scopes (repeatable)", collect)
+      .option("--reason <text>", REASON_HELP)
       .action(run(rotateVerb)),
     { examples: ["TOKEN=$(moltbot devices rotate --device ada-iphone --role node)"] },
   );
@@ -414,6 +522,7 @@ export function registerDevices(program: Command, run: Runner): void {
       .description("revoke the token of a role of a paired device")
       .addOption(deviceOption("the paired device's id"))
       .requiredOption("--role <role>", "the role whose token to revoke")
+      .option("--reason <text>", REASON_HELP)
       .action(run(revokeVerb)),
     { examples: ["moltbot devices revoke --device ada-iphone --role operator"] },
   );
@@ -423,8 +532,42 @@ export function registerDevices(program: Command, run: Runner): void {
       .command("remove [deviceId]")
       .description("unpair a device and drop its pending requests (also: remove <deviceId>)")
       .option("--device <id>", "the paired device's id")
+      .option("--reason <text>", REASON_HELP)
       .action(run(removeVerb)),
     { examples: ["moltbot devices remove --device ada-iphone"] },
+  );
+
+  withHelp(
+    devices
+      .command("rename [deviceId] [name]")
+      .description("label a paired device with your own name (1-64 characters), shown in listings")
+      .option("--device <id>", "the paired device's id")
+      .option("--name <name>", "the label")
+      .option("--reason <text>", REASON_HELP)
+      .action(run(renameVerb)),
+    {
+      examples: [
+        'moltbot devices rename ada-iphone "Ada\'s phone"',
+        'moltbot devices rename --device ada-iphone --name "Ada\'s phone"',
+      ],
+    },
+  );
+
+  withHelp(
+    devices
+      .command("clear")
+      .description(
+        "remove every pending request (--pending) and/or every paired device (--paired); shows what would go without --yes",
+      )
+      .option("--pending", "drop every pending request")
+      .option("--paired", "unpair every device")
+      .option("-y, --yes", "really remove them (without it: print what would go, exit 1)")
+      .option("--reason <text>", REASON_HELP)
+      .action(run(clearVerb)),
+    {
+      notes: ["Exit status: 0 when removed, 1 (CONFIRMATION_REQUIRED) without --yes."],
+      examples: ["moltbot devices clear --pending", "moltbot devices clear --pending --paired --yes"],
+    },
   );
 
   withHelp(
@@ -453,4 +596,5 @@ export function registerDevices(program: Command, run: Runner): void {
   completes(devices, "revoke", { "--device": "paired-device" });
   completes(devices, "remove", { deviceId: "paired-device", "--device": "paired-device" });
   completes(devices, "verify", { "--device": "paired-device" });
+  completes(devices, "rename", { deviceId: "paired-device", "--device": "paired-device" });
 }

@@ -85,6 +85,8 @@ export interface Verb<O, R> {
   json?: (result: R) => unknown;
   /** The exit status of a result (default 0): verify and doctor report a negative outcome as a result. */
   exit?: (result: R) => number;
+  /** The action printed its results itself as they came (`pairing watch`): nothing is printed after it. */
+  streamed?: true;
 }
 
 /** Registers a verb as a commander action. */
@@ -159,7 +161,9 @@ export function createRunner(io: CliIO, onExit: (status: number) => void, argv: 
         throw error;
       }
       try {
-        if (globals.json) printJson(io, verb.json ? verb.json(result) : result);
+        if (verb.streamed) {
+          // Printed by the action already.
+        } else if (globals.json) printJson(io, verb.json ? verb.json(result) : result);
         else
           verb.human(result, {
             out: io.out,

@@ -1,4 +1,7 @@
 import { Chalk, type ChalkInstance } from "chalk";
+import { formatDuration } from "../core/text.js";
+
+export { formatDuration };
 
 /** Where a command writes, injected so a command runs in tests without spawning a process. */
 export interface CliIO {
@@ -166,18 +169,6 @@ export function renderTable(
     ),
     ...rows.map((row, index) => line(row, false, index)),
   ].join("\n");
-}
-
-/** "42 min", "1 h 5 min", "2 d 3 h", "12 s". */
-export function formatDuration(ms: number): string {
-  const seconds = Math.max(0, Math.round(Math.abs(ms) / 1000));
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
-  const days = Math.floor(hours / 24);
-  return hours % 24 === 0 ? `${days} d` : `${days} d ${hours % 24} h`;
 }
 
 /** "3 min ago" for a past instant, "just now" within 5 s. */

@@ -1,22 +1,30 @@
+import fs from "node:fs";
 import type { Command } from "commander";
 import { completes } from "./completion-kinds.js";
 import { CHANNEL_ALIASES, CHANNEL_NAMES, CORE_CHANNELS, resolveChannel } from "../core/channels.js";
 import type { ApproveResult, RejectResult, RequestResult, RevokeResult } from "../core/dm-pairing.js";
 import { MoltbotError } from "../errors.js";
+import type { BlockedView, BlockResult, UnblockResult } from "../core/block-list.js";
+import { parseDuration } from "../core/text.js";
 import {
+  accountsAllowing,
   approveDmCode,
+  blockDmSender,
   listAllDmRequests,
+  listBlockedSenders,
   listDmRequests,
   readDmAllowlist,
   rejectDmCode,
   requestDmPairing,
   revokeDmSender,
+  unblockDmSender,
   type ChannelListError,
   type ChannelRequests,
 } from "../store/dm-store.js";
 import { collect, slot, withHelp, withStateDirInHints, type Runner, type Show, type Verb } from "./kit.js";
-import { escapeControl, formatAgo, formatIn, renderTable } from "./output.js";
+import { colors, escapeControl, formatAgo, formatDuration, formatIn, renderTable } from "./output.js";
 import type { NotifyResult } from "../notify/index.js";
+import type { NewRequest } from "../store/watch.js";
 
 /** @deprecated Import from kit.ts; kept until the completion rewrite stops importing it from here. */
 export type { Runner } from "./kit.js";
@@ -90,6 +98,9 @@ interface AllChannels {
 /** `--account <id>` as the store takes it: absent when not given. */
 const accountOf = (options: { account?: string }) =>
   options.account !== undefined ? { account: options.account } : {};
+
+/** `--reason "…"` as the store takes it (it validates: at most 500 characters, no control characters). */
+const reasonOf = (options: { reason?: string }) => (options.reason !== undefined ? { reason: options.reason } : {});
 
 const list: Verb<{ channel?: string; account?: string }, ChannelRequests | AllChannels> = {
   action: ({ args: [channelArg], options, store, globals }) => {
@@ -165,6 +176,10 @@ const request: Verb<{ meta?: string[]; account?: string }, RequestResult> = {
       case "allowed":
         show.out(`${id} is already allowed on ${result.channel}; no code needed.\n`);
         return;
+      case "blocked":
+        // The gateway stays silent to a blocked sender: there is nothing to send them.
+        show.out(`${id} is blocked on ${result.channel}; nothing was stored and nothing is to be sent.\n`);
+        return;
     }
   },
 };
@@ -193,13 +208,15 @@ function channelAndCode(
 const accountNote = (account: string) => (account === "default" ? "" : ` (account ${escapeControl(account)})`);
 
 const approve: Verb<
-  { channel?: string; account?: string; notify?: boolean },
+  { channel?: string; account?: string; notify?: boolean; expectId?: string; reason?: string },
   ApproveResult & { notify?: NotifyResult }
 > = {
   action: async ({ args, options, store }) => {
     const result = await approveDmCode(store(), {
       ...channelAndCode(options.channel, args, "approve"),
       ...accountOf(options),
+      ...reasonOf(options),
+      ...(options.expectId !== undefined ? { expectId: options.expectId } : {}),
     });
     if (!options.notify) return result;
     // After the approval is written: a notice that fails is reported, never an error (exit 0).
@@ -226,9 +243,13 @@ const approve: Verb<
   },
 };
 
-const reject: Verb<{ channel?: string; account?: string }, RejectResult> = {
+const reject: Verb<{ channel?: string; account?: string; reason?: string }, RejectResult> = {
   action: ({ args, options, store }) =>
-    rejectDmCode(store(), { ...channelAndCode(options.channel, args, "reject"), ...accountOf(options) }),
+    rejectDmCode(store(), {
+      ...channelAndCode(options.channel, args, "reject"),
+      ...accountOf(options),
+      ...reasonOf(options),
+    }),
   human: (result, show) =>
     show.out(
       result.ids === undefined
@@ -247,14 +268,266 @@ const allowlist: Verb<{ account?: string }, { channel: string; account: string; 
   },
 };
 
-const revoke: Verb<{ account?: string }, RevokeResult> = {
+const revoke: Verb<{ account?: string; reason?: string }, RevokeResult> = {
   action: ({ args: [channel, senderId], options, store }) =>
-    revokeDmSender(store(), { channel: channel!, senderId: senderId!, ...accountOf(options) }),
+    revokeDmSender(store(), { channel: channel!, senderId: senderId!, ...accountOf(options), ...reasonOf(options) }),
   human: (result, show) => {
     const id = escapeControl(result.id);
     const list = `the ${result.channel} allowlist${accountNote(result.account)}`;
     show.out(result.removed ? `Removed ${id} from ${list}.\n` : `${id} was not on ${list}; nothing changed.\n`);
   },
+};
+
+const scopeNote = (account: string) => (account === "*" ? "on every account" : `on account ${escapeControl(account)}`);
+
+const block: Verb<{ account?: string; reason?: string }, BlockResult & { allowedOn: string[] }> = {
+  action: async ({ args: [channel, senderId], options, store }) => {
+    const result = await blockDmSender(store(), {
+      channel: channel!,
+      senderId: senderId!,
+      ...accountOf(options),
+      ...reasonOf(options),
+    });
+    // The gateway reads its allowlists, never this block list: say where the sender is still let in.
+    const allowedOn = accountsAllowing(store(), result.channel, result.id, options.account);
+    return { ...result, allowedOn };
+  },
+  human: (result, show) => {
+    const id = escapeControl(result.id);
+    show.out(
+      result.added
+        ? `Blocked ${result.channel} sender ${id} ${scopeNote(result.account)}${result.dropped > 0 ? `; dropped ${result.dropped} pending request${result.dropped === 1 ? "" : "s"}` : ""}.\n`
+        : `${id} was already blocked on ${result.channel} ${scopeNote(result.account)}; nothing changed.\n`,
+    );
+    for (const account of result.allowedOn) {
+      const revokeWords = [
+        "pairing",
+        "revoke",
+        result.channel,
+        result.id,
+        ...(account === "default" ? [] : ["--account", account]),
+      ];
+      show.err(
+        `${id} is still on the ${result.channel} allowlist${accountNote(account)}, so the gateway still lets them in. Revoke with: ${show.next(...revokeWords)}\n`,
+      );
+    }
+  },
+};
+
+const unblock: Verb<{ account?: string; reason?: string }, UnblockResult> = {
+  action: ({ args: [channel, senderId], options, store }) =>
+    unblockDmSender(store(), { channel: channel!, senderId: senderId!, ...accountOf(options), ...reasonOf(options) }),
+  human: (result, show) => {
+    const id = escapeControl(result.id);
+    show.out(
+      result.removed
+        ? `Unblocked ${result.channel} sender ${id} ${scopeNote(result.account)}.\n`
+        : `${id} was not blocked on ${result.channel} ${scopeNote(result.account)}; nothing changed.\n`,
+    );
+  },
+};
+
+const blocked: Verb<object, { blocked: BlockedView[] }> = {
+  action: ({ args: [channel], store }) => listBlockedSenders(store(), channel),
+  human: ({ blocked: entries }, show) => {
+    if (entries.length === 0) return show.err("Nobody is blocked.\n");
+    const now = show.now();
+    const rows = entries.map((entry) => [
+      entry.channel,
+      entry.account === "*" ? "(all)" : escapeControl(entry.account),
+      escapeControl(entry.id),
+      formatAgo(Date.parse(entry.at), now),
+      escapeControl(entry.reason ?? ""),
+    ]);
+    const columns = [
+      { header: "CHANNEL" },
+      { header: "ACCOUNT" },
+      { header: "SENDER", shrink: true, style: (text: string) => show.c.cyan(text) },
+      { header: "SINCE" },
+      { header: "REASON", shrink: true, optional: true },
+    ];
+    show.out(`${renderTable(columns, rows, show.columns, show.c)}\n`);
+  },
+};
+
+/** A new request as `wait --json` prints it, and `watch --json` one per line. */
+const requestDocument = (request: NewRequest) => request;
+
+/** "10 s", "2 min": how long wait waits, for its first line. */
+const timeoutMsOf = (options: { timeout?: string }) => parseDuration(options.timeout ?? "60s", "--timeout");
+
+const wait: Verb<{ account?: string; timeout?: string }, NewRequest> = {
+  action: async ({ args: [channelArg], options, store, io }) => {
+    const channel = resolveChannel(channelArg!);
+    const timeoutMs = timeoutMsOf(options);
+    const ctx = store();
+    const { watchDmRequests, watchPollMs } = await import("../store/watch.js");
+    const pollMs = watchPollMs(io.env);
+    const watcher = watchDmRequests(ctx, {
+      channel,
+      ...accountOf(options),
+      ...(pollMs !== undefined ? { pollMs } : {}),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const forHow = timeoutMs === 0 ? "" : ` up to ${formatDuration(timeoutMs)}`;
+      // The line says the baseline is taken: a request written from now on is a new one.
+      io.err(`Waiting${forHow} for a new ${channel.name} pairing request...\n`);
+      const timedOut = new Promise<never>((_, reject) => {
+        if (timeoutMs === 0) return;
+        timer = setTimeout(
+          () =>
+            reject(
+              new MoltbotError(
+                "TIMEOUT",
+                `No new ${channel.name} pairing request within ${formatDuration(timeoutMs)}. Run "moltbot pairing list ${channel.name}" to see who is waiting.`,
+              ),
+            ),
+          timeoutMs,
+        );
+      });
+      const batch = await Promise.race([watcher.next(), timedOut]);
+      return batch[0]!;
+    } finally {
+      if (timer) clearTimeout(timer);
+      watcher.close();
+    }
+  },
+  json: requestDocument,
+  human: (request, show) => {
+    // The code alone on stdout, so `CODE=$(moltbot pairing wait telegram)` captures just it.
+    show.out(`${escapeControl(request.code)}\n`);
+    const meta = formatMeta(request.meta);
+    show.err(
+      `New ${request.channel} request from ${escapeControl(request.id)}${accountNote(request.account)}${meta ? ` (${meta})` : ""}. Approve with: ${show.next("pairing", "approve", request.channel, request.code, "--expect-id", request.id)}\n`,
+    );
+  },
+};
+
+/** The environment of an --exec command: the request in MOLTBOT_REQUEST_* (README "pairing watch"). */
+function execEnvironment(env: NodeJS.ProcessEnv, stateDir: string, request: NewRequest): NodeJS.ProcessEnv {
+  // Sender text goes into the environment as it is (never into a command line); only NUL, which an
+  // environment cannot hold, is written as \0.
+  const clean = (value: string) => value.replace(/\0/g, "\\0");
+  return {
+    ...env,
+    MOLTBOT_STATE_DIR: stateDir,
+    MOLTBOT_REQUEST_CHANNEL: request.channel,
+    MOLTBOT_REQUEST_ACCOUNT: clean(request.account),
+    MOLTBOT_REQUEST_ID: clean(request.id),
+    MOLTBOT_REQUEST_CODE: clean(request.code),
+    MOLTBOT_REQUEST_CREATED_AT: clean(request.createdAt),
+    MOLTBOT_REQUEST_EXPIRES_AT: clean(request.expiresAt),
+    MOLTBOT_REQUEST_META: clean(JSON.stringify(request.meta ?? {})),
+    MOLTBOT_REQUEST_JSON: clean(JSON.stringify(request)),
+  };
+}
+
+/** The program --exec names, found the way a shell would (PATH), or a usage error before any waiting. */
+function resolveProgram(program: string, env: NodeJS.ProcessEnv): string {
+  const candidates = program.includes("/")
+    ? [program]
+    : (env.PATH ?? "")
+        .split(":")
+        .filter(Boolean)
+        .map((dir) => `${dir}/${program}`);
+  for (const candidate of candidates) {
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // Not this one.
+    }
+  }
+  throw new MoltbotError(
+    "USAGE",
+    `--exec ${program.slice(0, 100)}: no such executable${program.includes("/") ? "" : " on PATH"}. Give a program (a script path, or a command name), and its arguments with --arg.`,
+  );
+}
+
+/** Run one --exec command and wait for it; its output goes to stderr, so stdout keeps only requests. */
+async function runHook(program: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number | string> {
+  // Loaded here: child_process brings net and streams, which no other pairing command needs.
+  const { spawn } = await import("node:child_process");
+  return new Promise((resolve) => {
+    const child = spawn(program, args, { env, stdio: ["ignore", 2, 2], shell: false });
+    child.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    child.on("close", (code, signal) => resolve(code ?? signal ?? "killed"));
+  });
+}
+
+interface WatchOptions {
+  account?: string;
+  exec?: string;
+  arg?: string[];
+  count?: string;
+}
+
+const watch: Verb<WatchOptions, { count: number }> = {
+  streamed: true,
+  action: async ({ args: [channelArg], options, store, io, globals }) => {
+    const channel = channelArg === undefined ? undefined : resolveChannel(channelArg);
+    if (options.arg !== undefined && options.exec === undefined) {
+      throw new MoltbotError("USAGE", "--arg needs --exec: it is an argument of the --exec command.");
+    }
+    const count = options.count === undefined ? Number.POSITIVE_INFINITY : Number(options.count);
+    if (options.count !== undefined && (!/^\d+$/.test(options.count) || count < 1)) {
+      throw new MoltbotError(
+        "USAGE",
+        `--count must be a whole number of requests, 1 or more (got "${String(options.count).slice(0, 20)}").`,
+      );
+    }
+    const program = options.exec === undefined ? undefined : resolveProgram(options.exec, io.env);
+    const ctx = store();
+    const { watchDmRequests, watchPollMs } = await import("../store/watch.js");
+    const pollMs = watchPollMs(io.env);
+    const reportedErrors = new Set<string>();
+    const watcher = watchDmRequests(ctx, {
+      ...(channel ? { channel } : {}),
+      ...accountOf(options),
+      ...(pollMs !== undefined ? { pollMs } : {}),
+      onError: (message) => {
+        if (reportedErrors.has(message)) return;
+        reportedErrors.add(message);
+        io.err(`moltbot: ${escapeControl(message)}\n`);
+      },
+    });
+    const c = colors(io);
+    io.err(
+      `Watching ${channel ? `${channel.name} ` : ""}pairing requests${watcher.mode() === "poll" ? " (polling)" : ""}; new ones are printed as they come.\n`,
+    );
+    let seen = 0;
+    try {
+      while (seen < count) {
+        for (const request of await watcher.next()) {
+          if (seen >= count) break;
+          seen++;
+          if (globals.json) io.out(`${JSON.stringify(requestDocument(request))}\n`);
+          else {
+            const meta = formatMeta(request.meta);
+            io.out(
+              `${request.createdAt}  ${request.channel}${request.account === "default" ? "" : `/${escapeControl(request.account)}`}  ${c.cyan.bold(escapeControl(request.code))}  ${escapeControl(request.id)}${meta ? `  ${meta}` : ""}\n`,
+            );
+          }
+          if (program === undefined) continue;
+          const status = await runHook(
+            program,
+            options.arg ?? [],
+            execEnvironment(io.env, ctx.paths.stateDir, request),
+          );
+          if (status !== 0) {
+            io.err(
+              `moltbot: --exec ${escapeControl(options.exec!)} ended with ${typeof status === "number" ? `status ${status}` : status} for ${request.channel} code ${escapeControl(request.code)}.\n`,
+            );
+          }
+        }
+      }
+    } finally {
+      watcher.close();
+    }
+    return { count: seen };
+  },
+  human: () => {},
 };
 
 /** The valid channel names, for help: a newcomer should not have to guess them. */
@@ -268,6 +541,9 @@ function channelsNote(): string {
   const extensions = CHANNEL_NAMES.filter((name) => !core.includes(name));
   return `Channels: ${core.map(named).join(", ")}; extension channels: ${extensions.map(named).join(", ")}. Case-insensitive.`;
 }
+
+/** Every deciding verb takes it; it goes into the decision log (`moltbot log`). */
+const REASON_HELP = "why, for the decision log (moltbot log); at most 500 characters";
 
 const ACCOUNT_HELP =
   "the bot account (two Telegram bots, a work Slack...); default: the default account, or any account when approving";
@@ -311,12 +587,18 @@ export function registerPairing(program: Command, run: Runner): void {
       .option("--channel <channel>", "the channel, when given as an option")
       .option("--account <id>", ACCOUNT_HELP)
       .option("--notify", 'then send the sender the approval message on their channel (README "Notify")')
+      .option(
+        "--expect-id <senderId>",
+        "approve only if the code still belongs to this sender (checked under the lock)",
+      )
+      .option("--reason <text>", REASON_HELP)
       .action(run(approve)),
     {
       examples: [
         "moltbot pairing approve telegram ABCD2345",
         "moltbot pairing approve --channel telegram abcd2345 --notify",
         "moltbot pairing approve telegram ABCD2345 --account work",
+        'moltbot pairing approve telegram ABCD2345 --expect-id 123456789 --reason "my sister"',
       ],
     },
   );
@@ -327,6 +609,7 @@ export function registerPairing(program: Command, run: Runner): void {
       .description("drop a pending code without approving it")
       .option("--channel <channel>", "the channel, when given as an option")
       .option("--account <id>", ACCOUNT_HELP)
+      .option("--reason <text>", REASON_HELP)
       .action(run(reject)),
     { examples: ["moltbot pairing reject telegram ABCD2345"] },
   );
@@ -345,12 +628,89 @@ export function registerPairing(program: Command, run: Runner): void {
       .command("revoke <channel> <senderId>")
       .description("remove a sender from a channel's allowlist")
       .option("--account <id>", ACCOUNT_HELP)
+      .option("--reason <text>", REASON_HELP)
       .action(run(revoke)),
     { examples: ["moltbot pairing revoke telegram 123456789"] },
   );
 
+  withHelp(
+    pairing
+      .command("block <channel> <senderId>")
+      .description("block a sender: their requests get no code and take no slot, and their codes cannot be approved")
+      .option("--account <id>", "block on this account only (default: every account of the channel)")
+      .option("--reason <text>", REASON_HELP)
+      .action(run(block)),
+    { examples: ['moltbot pairing block telegram 123456789 --reason "spam"'] },
+  );
+
+  withHelp(
+    pairing
+      .command("unblock <channel> <senderId>")
+      .description("lift a block (without --account: every block of the sender on the channel)")
+      .option("--account <id>", "lift only this account's block")
+      .option("--reason <text>", REASON_HELP)
+      .action(run(unblock)),
+    { examples: ["moltbot pairing unblock telegram 123456789"] },
+  );
+
+  withHelp(
+    pairing
+      .command("blocked [channel]")
+      .description("show the blocked senders (all channels when none is given), oldest first")
+      .action(run(blocked)),
+    { examples: ["moltbot pairing blocked", "moltbot pairing blocked telegram --json"] },
+  );
+
+  withHelp(
+    pairing
+      .command("wait <channel>")
+      .description("wait for a NEW pairing request (not one already pending) and print its code; exit 1 at the timeout")
+      .option("--account <id>", "only requests of this account")
+      .option("--timeout <duration>", "how long to wait: 30s, 5m, 1h; 0 waits for ever (default 60s)")
+      .action(run(wait)),
+    {
+      notes: ["Exit status: 0 with the request, 1 (TIMEOUT) when none came in time."],
+      examples: [
+        'CODE=$(moltbot pairing wait telegram --timeout 2m) && moltbot pairing approve telegram "$CODE"',
+        "moltbot pairing wait telegram --json | jq -r .id",
+      ],
+    },
+  );
+
+  withHelp(
+    pairing
+      .command("watch [channel]")
+      .description(
+        "print each new pairing request as it comes (all channels when none is given); optionally run a command for each",
+      )
+      .option("--account <id>", "only requests of this account")
+      .option(
+        "--exec <program>",
+        "run this program for each new request, with the request in MOLTBOT_REQUEST_* variables (no shell)",
+      )
+      .option("--arg <value>", "an argument for the --exec program (repeatable)", collect)
+      .option("--count <n>", "stop after this many requests")
+      .action(run(watch)),
+    {
+      notes: [
+        "With --json, one JSON object per line (JSON Lines). Sender data reaches --exec only in environment variables, never in its command line.",
+      ],
+      examples: [
+        "moltbot pairing watch",
+        "moltbot pairing watch telegram --json",
+        "moltbot pairing watch --exec ./notify-me.sh",
+        "moltbot pairing watch --exec notify-send --arg 'moltbot: new pairing request'",
+      ],
+    },
+  );
+
   // What each argument completes to in the shells (completion-engine.ts).
   completes(pairing, "list", { channel: "channel", "--channel": "channel" });
+  completes(pairing, "block", { channel: "channel" });
+  completes(pairing, "unblock", { channel: "channel" });
+  completes(pairing, "blocked", { channel: "channel" });
+  completes(pairing, "wait", { channel: "channel" });
+  completes(pairing, "watch", { channel: "channel" });
   completes(pairing, "request", { channel: "channel" });
   completes(pairing, "approve", { channel: "channel", code: "dm-code", "--channel": "channel" });
   completes(pairing, "reject", { channel: "channel", code: "dm-code", "--channel": "channel" });

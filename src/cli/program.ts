@@ -32,6 +32,7 @@ const NOUNS: Noun[] = [
   { name: "devices", load: async () => (await import("./devices.js")).registerDevices },
   { name: "nodes", load: async () => (await import("./nodes.js")).registerNodes },
   { name: "doctor", load: async () => (await import("./doctor.js")).registerDoctor },
+  { name: "log", load: async () => (await import("./log.js")).registerLog },
   { name: "completion", load: async () => (await import("./completion.js")).registerCompletion },
   // The hidden entry shell completion calls on TAB: it answers from the whole program.
   {

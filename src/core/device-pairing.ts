@@ -8,6 +8,7 @@ import {
   own,
   PENDING_TTL_MS,
 } from "./pending.js";
+import { normalizeFingerprint, publicKeyFingerprint } from "./fingerprint.js";
 import type { RandomBytes } from "./random.js";
 import {
   MAX_NAME_LENGTH,
@@ -83,6 +84,8 @@ export type DevicePairedState = Record<string, PairedDevice>;
 /** A pending request as listings and results show it: documented fields only. */
 export interface DevicePendingView extends ValidDeviceRequest {
   requestId: string;
+  /** publicKeyFingerprint(publicKey): what the operator reads aloud and checks before approving. */
+  fingerprint: string;
   isRepair: boolean;
   ts: number;
   refreshedAtMs?: number;
@@ -92,6 +95,7 @@ export interface DevicePendingView extends ValidDeviceRequest {
 
 /** A paired device as listings and results show it: documented fields only, tokens as summaries. */
 export interface PairedDeviceView extends Omit<ValidDeviceRequest, "silent"> {
+  fingerprint: string;
   /** The operator's own name for the device (OpenClaw's `operator_label`, `devices rename`). */
   operatorLabel?: string;
   tokens?: DeviceTokenSummary[];
@@ -207,7 +211,12 @@ function copyDescription<T extends Partial<ValidDeviceRequest>>(target: T, sourc
 
 export function viewPendingRequest(request: DevicePendingRequest, paired?: DevicePairedState): DevicePendingView {
   const view = copyDescription(
-    { requestId: request.requestId, deviceId: request.deviceId, publicKey: request.publicKey } as DevicePendingView,
+    {
+      requestId: request.requestId,
+      deviceId: request.deviceId,
+      publicKey: request.publicKey,
+      fingerprint: publicKeyFingerprint(request.publicKey),
+    } as DevicePendingView,
     request,
   );
   if (typeof request.silent === "boolean") view.silent = request.silent;
@@ -221,7 +230,14 @@ export function viewPendingRequest(request: DevicePendingRequest, paired?: Devic
 
 /** A paired device without its secrets and without fields we do not document. */
 export function viewPairedDevice(device: PairedDevice): PairedDeviceView {
-  const view = copyDescription({ deviceId: device.deviceId, publicKey: device.publicKey } as PairedDeviceView, device);
+  const view = copyDescription(
+    {
+      deviceId: device.deviceId,
+      publicKey: device.publicKey,
+      fingerprint: publicKeyFingerprint(device.publicKey),
+    } as PairedDeviceView,
+    device,
+  );
   if (typeof device.operatorLabel === "string") view.operatorLabel = device.operatorLabel;
   const { tokens } = device;
   if (tokens !== undefined) {
@@ -480,12 +496,24 @@ function mergeApprovalKind(existing: PairedDevice | undefined, incoming: Approva
  */
 export function approveDeviceRequest(
   state: { pending: DevicePendingState; paired: DevicePairedState },
-  input: { id: string },
+  input: { id: string; expectFingerprint?: string },
   now: number,
   random: RandomBytes,
   options: { approvedVia?: ApprovalKind } = {},
 ): { pending: DevicePendingState; paired: DevicePairedState; result: DeviceApproveResult } {
   const request = findDeviceRequest(state.pending, input.id, now);
+  // --expect-fingerprint: only the key the operator checked is approved. A device that asked again
+  // with another key between the look and the approval has a request the operator never saw.
+  if (input.expectFingerprint !== undefined) {
+    const expected = normalizeFingerprint(input.expectFingerprint);
+    const actual = publicKeyFingerprint(request.publicKey);
+    if (actual !== expected) {
+      throw new MoltbotError(
+        "REQUEST_CHANGED",
+        `Not approved: the pending request ${request.requestId} of device ${request.deviceId} presents a key with fingerprint ${actual}, not ${expected} (the device asked again with another key since you looked). Run "moltbot devices list" and check the fingerprint with the device's owner.`,
+      );
+    }
+  }
   if (request.deviceId === "__proto__") {
     throw usage(
       `Device request ${request.requestId} names the device id "__proto__", which cannot be stored in paired.json; nothing was approved. Drop it with "moltbot devices reject ${request.requestId}".`,
@@ -684,4 +712,55 @@ export function verifyDeviceToken(
   if (!normalizeScopes(input.scopes).every((scope) => allowed.has(scope))) return fail("scope-mismatch");
   const next: PairedDevice = { ...device, tokens: { ...device.tokens, [role]: { ...token, lastUsedAtMs: now } } };
   return { paired: { ...paired, [device.deviceId]: next }, result: { ok: true } };
+}
+
+export interface DeviceRenameResult {
+  deviceId: string;
+  operatorLabel: string;
+}
+
+export const MAX_OPERATOR_LABEL_LENGTH = 64;
+
+/**
+ * The operator's own name for a paired device (OpenClaw's `operatorLabel`, `devices rename`): 1–64
+ * characters, no control characters; the device's own `displayName` is left as it reported it.
+ */
+export function renameDevice(
+  paired: DevicePairedState,
+  input: { deviceId: string; name: string },
+): { paired?: DevicePairedState; result: DeviceRenameResult } {
+  const device = pairedDevice(paired, validateDeviceId(input.deviceId));
+  const label = validateText(input.name, "name", MAX_OPERATOR_LABEL_LENGTH);
+  const result = { deviceId: device.deviceId, operatorLabel: label };
+  if (device.operatorLabel === label) return { result };
+  return { paired: { ...paired, [device.deviceId]: { ...device, operatorLabel: label } }, result };
+}
+
+export interface DeviceClearResult {
+  /** Request ids of the pending requests dropped (live ones). */
+  pending: string[];
+  /** Device ids unpaired. */
+  paired: string[];
+}
+
+/**
+ * What `devices clear` takes away: every live pending request (`pending`), every paired device
+ * (`paired`), or both. The same function names what would go (without --yes) and does it.
+ */
+export function clearDevices(
+  state: { pending: DevicePendingState; paired: DevicePairedState },
+  input: { pending: boolean; paired: boolean },
+  now: number,
+): { pending?: DevicePendingState; paired?: DevicePairedState; result: DeviceClearResult } {
+  const live = livePending(state.pending, now);
+  const pairedIds = Object.keys(state.paired);
+  const result: DeviceClearResult = {
+    pending: input.pending ? live.map((request) => request.requestId) : [],
+    paired: input.paired ? pairedIds : [],
+  };
+  return {
+    ...(input.pending && Object.keys(state.pending).length > 0 ? { pending: {} } : {}),
+    ...(input.paired && pairedIds.length > 0 ? { paired: {} } : {}),
+    result,
+  };
 }

@@ -170,7 +170,8 @@ export function pairingReplyText(channel: ChannelInfo, senderId: string, code: s
   ].join("\n");
 }
 
-export type RequestStatus = "created" | "pending" | "capped" | "allowed";
+/** `blocked`: the sender is on moltbot's block list (core/block-list.ts): nothing stored, nothing to send. */
+export type RequestStatus = "created" | "pending" | "capped" | "allowed" | "blocked";
 
 export interface RequestResult {
   channel: string;
@@ -379,11 +380,19 @@ export interface ApproveResult {
  */
 export function approveCode(
   state: { pending: PendingState; allow: AllowState },
-  input: { channel: ChannelInfo; code: string; account?: string },
+  input: { channel: ChannelInfo; code: string; account?: string; expectId?: string },
   now: number,
 ): Required<DmOutcome<ApproveResult>> {
   const { channel } = input;
   const { code, request, rest } = findRequestByCode(channel, state.pending, input, now);
+  // --expect-id: the operator approves the sender they looked at, not whoever holds the code now
+  // (a code can be drawn again for someone else once the first request has gone).
+  if (input.expectId !== undefined && !sameSender(channel, request.id, validateSenderId(input.expectId))) {
+    throw new MoltbotError(
+      "REQUEST_CHANGED",
+      `Not approved: ${channel.name} code ${code} now belongs to sender ${request.id}, not ${input.expectId.trim()} (the request you looked at is gone). Run "moltbot pairing list ${channel.name}" and look again.`,
+    );
+  }
   const entry = normalizeAllowEntry(channel, request.id);
   if (entry === undefined) {
     throw usage(`The request with code ${code} has a sender id that cannot be allowlisted.`);

@@ -11,7 +11,16 @@ export const EXPECTED_FILE_MODE = 0o600;
 export const EXPECTED_DIR_MODE = 0o700;
 
 /** The record kinds doctor knows (the catalogue's names). */
-export type StoreKind = "dm-pending" | "dm-allow" | "device-pending" | "device-paired" | "node-pending" | "node-paired";
+export type StoreKind =
+  | "dm-pending"
+  | "dm-allow"
+  | "device-pending"
+  | "device-paired"
+  | "node-pending"
+  | "node-paired"
+  | "block-list"
+  | "code-history"
+  | "decision-head";
 
 /** What reading and validating a file gave. */
 export type ContentFacts =

@@ -210,3 +210,53 @@ export function verifyNodeToken(
   if (!node || !secretsEqual(node.token, input.token)) return { result: { ok: false } };
   return { paired: { ...paired, [node.nodeId]: { ...node, lastConnectedAtMs: now } }, result: { ok: true } };
 }
+
+/**
+ * Unpair a node and drop its pending requests, so it cannot come back through a request that was
+ * already waiting (as `devices remove`). Fails when the node is neither paired nor waiting.
+ */
+export function removeNode(
+  state: { pending: NodePendingState; paired: NodePairedState },
+  input: { nodeId: string },
+  now: number,
+): { pending?: NodePendingState; paired?: NodePairedState; result: { nodeId: string } } {
+  const nodeId = validateKeyId(input.nodeId, "node id");
+  const isPaired = own(state.paired, nodeId) !== undefined;
+  const waiting = Object.values(state.pending).some((request) => request.nodeId === nodeId);
+  if (!isPaired && !livePending(state.pending, now).some((request) => request.nodeId === nodeId)) {
+    throw notPairedNode(nodeId);
+  }
+  return {
+    ...(waiting
+      ? { pending: keyedByRequestId(livePending(state.pending, now).filter((request) => request.nodeId !== nodeId)) }
+      : {}),
+    ...(isPaired ? { paired: Object.fromEntries(Object.entries(state.paired).filter(([key]) => key !== nodeId)) } : {}),
+    result: { nodeId },
+  };
+}
+
+function notPairedNode(nodeId: string): MoltbotError {
+  return new MoltbotError(
+    "NOT_FOUND",
+    `Node "${nodeId}" is not paired and has no pending request. Run "moltbot nodes pending" to see pending requests.`,
+  );
+}
+
+/**
+ * A paired node's display name, as the gateway's `renamePairedNode` sets it (legacy nodes have no
+ * separate operator label): trimmed, 1–256 characters, no control characters.
+ */
+export function renameNode(
+  paired: NodePairedState,
+  input: { nodeId: string; name: string },
+): { paired?: NodePairedState; result: { nodeId: string; displayName: string } } {
+  const nodeId = validateKeyId(input.nodeId, "node id");
+  const node = own(paired, nodeId);
+  if (!node) {
+    throw new MoltbotError("NOT_FOUND", `Node "${nodeId}" is not paired; only a paired node can be renamed.`);
+  }
+  const displayName = validateText(input.name, "name", MAX_NAME_LENGTH);
+  const result = { nodeId, displayName };
+  if (node.displayName === displayName) return { result };
+  return { paired: { ...paired, [nodeId]: { ...node, displayName } }, result };
+}

@@ -45,3 +45,25 @@ export function validateKeyId(value: string, what: string): string {
   if (id === "__proto__") throw usage(`"__proto__" cannot be a ${what}.`);
   return id;
 }
+
+/** "42 min", "1 h 5 min", "2 d 3 h", "12 s". */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(Math.abs(ms) / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 === 0 ? `${days} d` : `${days} d ${hours % 24} h`;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `60s`, `2m`, `1h`, `500ms`, `7d`, or a bare number of seconds, as milliseconds (usage error otherwise). */
+export function parseDuration(text: string, what: string): number {
+  const match = /^(\d{1,9})(?:\s*(ms|s|min|m|h|d))?$/.exec(text.trim());
+  if (!match)
+    throw usage(`Invalid ${what} "${text.trim().slice(0, 20)}": give a number with a unit, e.g. 30s, 5m, 2h or 1d.`);
+  return Number(match[1]) * DURATION_UNITS[match[2] ?? "s"]!;
+}

@@ -39,8 +39,6 @@ export interface WriteSession {
   close(): Promise<void>;
 }
 
-export type Generation = "clawdbot-json" | "openclaw-json-accounts" | "openclaw-sqlite" | "memory";
-
 export interface StoreBackend {
   readonly kind: "json" | "sqlite" | "memory";
   /** Read without a lock; creates nothing. A missing record reads as the kind's empty state. */

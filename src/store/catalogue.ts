@@ -1,10 +1,17 @@
 import type { ChannelInfo } from "../core/channels.js";
 import type { DevicePairedState, DevicePendingState } from "../core/device-pairing.js";
 import { emptyAllow, emptyPending, isRequestLive, type AllowState, type PendingState } from "../core/dm-pairing.js";
+import { emptyCodeHistory, isCodeRecordLive, type CodeHistoryState } from "../core/code-history.js";
 import type { NodePairedState, NodePendingState } from "../core/node-pairing.js";
 import { isFutureDated, isPendingLive, lastActiveAt } from "../core/pending.js";
+import { emptyBlockList, type BlockListState } from "../core/block-list.js";
+import { CHANNEL_NAMES, resolveChannel } from "../core/channels.js";
+import { emptyDecisionHead, type DecisionHead } from "../core/decisions.js";
 import {
   allowFileSchema,
+  blockListSchema,
+  codeHistorySchema,
+  decisionHeadSchema,
   devicePairedFileSchema,
   devicePendingFileSchema,
   lazy,
@@ -26,6 +33,13 @@ import type { Schema } from "./validation.js";
  *   never wait on each other), as the gateway does when it nests its allowlist lock in its pairing lock;
  * - WRITE ORDER: approved records are written before pending ones, so a crash between the two writes
  *   never loses an approval (the request is still there; approving again is harmless).
+ *
+ * moltbot's own side records (block list, code history, the decision log's head) have
+ * `owner: "moltbot"` and stage "side": locked after the gateway's records, written before them.
+ * THE ROUTING RULE: a record with `owner: "moltbot"` is always served by the JSON backend under
+ * `<state>/moltbot/`, whatever backend serves the gateway's records (store/owned.ts does the routing
+ * for every backend the context makes; a backend never needs to know these records). The decision
+ * log's head is locked last of all, by the transaction runner (transaction.ts).
  */
 
 /** Which record of a kind: DM records are per channel; DM allowlists per channel and account file. */
@@ -46,9 +60,26 @@ export interface EntryCounts {
 }
 
 export interface RecordKind<S> {
-  readonly name: "dm-pending" | "dm-allow" | "device-pending" | "device-paired" | "node-pending" | "node-paired";
-  /** Pending records are locked first and written last (see above). */
-  readonly stage: "pending" | "approved";
+  readonly name:
+    | "dm-pending"
+    | "dm-allow"
+    | "device-pending"
+    | "device-paired"
+    | "node-pending"
+    | "node-paired"
+    | "block-list"
+    | "code-history"
+    | "decision-head";
+  /** Pending records are locked first and written last; moltbot's side records after and before both (see above). */
+  readonly stage: "pending" | "approved" | "side";
+  /** moltbot's own record: always the JSON backend, under `<state>/moltbot/` (the routing rule above). */
+  readonly owner?: "moltbot";
+  /**
+   * Bookkeeping derived from other records (the code history): it never decides whether a change is
+   * made, so the unlocked decision reads it as empty (transaction.ts), and it says nothing about
+   * whether a decision was made, so the decision log's journal leaves it out (store/decision-log.ts).
+   */
+  readonly bookkeeping?: true;
   /** The full shape, checked on every read a write depends on. */
   readonly schema: Schema<S>;
   /** A lighter check for read-only listings of records that grow large. */
@@ -56,8 +87,15 @@ export interface RecordKind<S> {
   readonly empty: () => S;
   /** For messages: "telegram pairing requests", "paired devices". */
   label(key: RecordKey): string;
-  /** The JSON backends' path rule: the directory (of StatePaths) and the file name. */
-  readonly json: { dir: "credentialsDir" | "devicesDir" | "nodesDir"; file(key: RecordKey): string };
+  /**
+   * The JSON backends' path rule: the directory (of StatePaths) and the file name; `keyOf` reads a
+   * file name of that directory back to its key (records of moltbot's directory that are per channel).
+   */
+  readonly json: {
+    dir: "credentialsDir" | "devicesDir" | "nodesDir" | "moltbotDir";
+    file(key: RecordKey): string;
+    keyOf?(name: string): RecordKey | undefined;
+  };
   /** Pending records expire; doctor counts and prunes with the same rules every command applies. */
   readonly expiry?: { count(state: S, now: number): EntryCounts; prune(state: S, now: number): S };
 }
@@ -173,13 +211,70 @@ export const NODE_PAIRED: RecordKind<NodePairedState> = {
   json: { dir: "nodesDir", file: () => "paired.json" },
 };
 
+/** moltbot's block list: `<state>/moltbot/blocked.json` (core/block-list.ts). */
+export const BLOCK_LIST: RecordKind<BlockListState> = {
+  name: "block-list",
+  stage: "side",
+  owner: "moltbot",
+  schema: blockListSchema,
+  empty: emptyBlockList,
+  label: () => "moltbot's block list",
+  json: { dir: "moltbotDir", file: () => "blocked.json" },
+};
+
+/** What became of each code seen on a channel: `<state>/moltbot/<channel>-codes.json` (core/code-history.ts). */
+export const CODE_HISTORY: RecordKind<CodeHistoryState> = {
+  name: "code-history",
+  stage: "side",
+  owner: "moltbot",
+  bookkeeping: true,
+  schema: codeHistorySchema,
+  empty: emptyCodeHistory,
+  label: (key) => `moltbot's ${channelOf(key).name} code history`,
+  json: {
+    dir: "moltbotDir",
+    file: (key) => `${channelOf(key).name}-codes.json`,
+    keyOf: (name) => {
+      const channel = CHANNEL_NAMES.find((candidate) => name === `${candidate}-codes.json`);
+      return channel === undefined ? undefined : { channel: resolveChannel(channel) };
+    },
+  },
+  expiry: {
+    count: (state, now) =>
+      counts(
+        state.codes,
+        (record) => isCodeRecordLive(record, now),
+        (record) => Date.parse(record.createdAt),
+        now,
+      ),
+    prune: (state, now) => ({ ...state, codes: state.codes.filter((record) => isCodeRecordLive(record, now)) }),
+  },
+};
+
+/**
+ * The decision log's head: `<state>/moltbot/decisions.head.json`, naming the last line of
+ * `decisions.jsonl` beside it (store/decision-log.ts). Its lock covers both files.
+ */
+export const DECISION_HEAD: RecordKind<DecisionHead> = {
+  name: "decision-head",
+  stage: "side",
+  owner: "moltbot",
+  schema: decisionHeadSchema,
+  empty: emptyDecisionHead,
+  label: () => "the decision log's head",
+  json: { dir: "moltbotDir", file: () => "decisions.head.json" },
+};
+
 export type AnyRecordKind =
   | RecordKind<PendingState>
   | RecordKind<AllowState>
   | RecordKind<DevicePendingState>
   | RecordKind<DevicePairedState>
   | RecordKind<NodePendingState>
-  | RecordKind<NodePairedState>;
+  | RecordKind<NodePairedState>
+  | RecordKind<BlockListState>
+  | RecordKind<CodeHistoryState>
+  | RecordKind<DecisionHead>;
 
 /** Every record kind, in the order doctor reports them. */
 export const RECORD_KINDS: readonly AnyRecordKind[] = [
@@ -189,6 +284,9 @@ export const RECORD_KINDS: readonly AnyRecordKind[] = [
   DEVICE_PAIRED,
   NODE_PENDING,
   NODE_PAIRED,
+  BLOCK_LIST,
+  CODE_HISTORY,
+  DECISION_HEAD,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -206,7 +304,7 @@ export interface Transaction<M> {
   readonly readOnly: readonly (keyof M & string)[];
 }
 
-const STAGE_RANK = { pending: 0, approved: 1 } as const;
+const STAGE_RANK = { pending: 0, approved: 1, side: 2 } as const;
 
 /**
  * Declare a transaction. The orders are checked against the two rules above when the module
@@ -244,18 +342,33 @@ export function defineTransaction<M>(
  */
 export const DM_REQUEST = defineTransaction(
   "DM_REQUEST",
-  { pending: DM_PENDING, scoped: DM_ALLOW, legacy: DM_ALLOW },
-  { lock: ["pending"], write: ["pending"], read: ["scoped", "legacy"] },
+  { pending: DM_PENDING, history: CODE_HISTORY, scoped: DM_ALLOW, legacy: DM_ALLOW, blocked: BLOCK_LIST },
+  { lock: ["pending", "history"], write: ["history", "pending"], read: ["scoped", "legacy", "blocked"] },
 );
+/**
+ * The block list is only read: `pairing block` changes it while holding the channel's pending lock,
+ * which an approval holds for its whole decision, so an approval never misses a block made meanwhile.
+ */
 export const DM_APPROVE = defineTransaction(
   "DM_APPROVE",
-  { pending: DM_PENDING, allow: DM_ALLOW },
-  { lock: ["pending", "allow"], write: ["allow", "pending"] },
+  { pending: DM_PENDING, allow: DM_ALLOW, history: CODE_HISTORY, blocked: BLOCK_LIST },
+  { lock: ["pending", "allow", "history"], write: ["history", "allow", "pending"], read: ["blocked"] },
 );
 export const DM_REJECT = defineTransaction(
   "DM_REJECT",
-  { pending: DM_PENDING },
-  { lock: ["pending"], write: ["pending"] },
+  { pending: DM_PENDING, history: CODE_HISTORY },
+  { lock: ["pending", "history"], write: ["history", "pending"] },
+);
+/** Blocking drops the sender's pending requests; the code history is locked before the block list, always. */
+export const DM_BLOCK = defineTransaction(
+  "DM_BLOCK",
+  { pending: DM_PENDING, history: CODE_HISTORY, blocked: BLOCK_LIST },
+  { lock: ["pending", "history", "blocked"], write: ["history", "blocked", "pending"] },
+);
+export const DM_UNBLOCK = defineTransaction(
+  "DM_UNBLOCK",
+  { blocked: BLOCK_LIST },
+  { lock: ["blocked"], write: ["blocked"] },
 );
 /** Revoking for the default account touches its own file and the January file it also reads. */
 export const DM_REVOKE = defineTransaction(
@@ -304,6 +417,12 @@ export const NODE_REJECT = defineTransaction(
   "NODE_REJECT",
   { pending: NODE_PENDING },
   { lock: ["pending"], write: ["pending"] },
+);
+/** Unpair a node and drop its pending requests, like DEVICE_REMOVE. */
+export const NODE_REMOVE = defineTransaction(
+  "NODE_REMOVE",
+  { pending: NODE_PENDING, paired: NODE_PAIRED },
+  { lock: ["pending", "paired"], write: ["paired", "pending"] },
 );
 export const NODE_PAIRED_ONLY = defineTransaction(
   "NODE_PAIRED_ONLY",

@@ -4,6 +4,7 @@ import { MoltbotError } from "../errors.js";
 import type { StoreBackend } from "./backend.js";
 import { createJsonBackend } from "./json/backend.js";
 import { lockTimeoutMs } from "./json/lock.js";
+import { routeOwnedRecords } from "./owned.js";
 import { resolveStatePaths, type StatePathOptions, type StatePaths } from "./paths.js";
 import { createSqliteBackend, databasePath } from "./sqlite/backend.js";
 
@@ -15,7 +16,10 @@ export interface StoreContext {
   env: NodeJS.ProcessEnv;
   /** How long a change waits for a busy lock (MOLTBOT_LOCK_TIMEOUT_MS, default 40 s). */
   lockTimeoutMs: number;
-  /** Where the records live; chosen from the state dir's contents on first use. */
+  /**
+   * Where the records live; chosen from the state dir's contents on first use. moltbot's own records
+   * (`owner: "moltbot"`) always go to the JSON backend (store/owned.ts), whatever is chosen.
+   */
   readonly backend: StoreBackend;
 }
 
@@ -79,7 +83,7 @@ export function selectBackend(
 export function createStoreContext(options: StoreContextOptions = {}): StoreContext {
   const env = options.env ?? process.env;
   const paths = resolveStatePaths({ ...options, env });
-  let backend = options.backend;
+  let backend: StoreBackend | undefined;
   const now = options.now ?? Date.now;
   const timeout = lockTimeoutMs(env);
   return {
@@ -89,7 +93,10 @@ export function createStoreContext(options: StoreContextOptions = {}): StoreCont
     env,
     lockTimeoutMs: timeout,
     get backend() {
-      backend ??= selectBackend(paths, env, { now, lockTimeoutMs: timeout });
+      // moltbot's own records go to the JSON backend whatever serves the gateway's (store/owned.ts).
+      backend ??= routeOwnedRecords(options.backend ?? selectBackend(paths, env, { now, lockTimeoutMs: timeout }), () =>
+        createJsonBackend(paths),
+      );
       return backend;
     },
   };

@@ -1,5 +1,11 @@
+import { MAX_LOGGED_IDS, validateReason } from "../core/decisions.js";
+import { normalizeFingerprint } from "../core/fingerprint.js";
 import {
   approveDeviceRequest,
+  clearDevices,
+  renameDevice,
+  type DeviceClearResult,
+  type DeviceRenameResult,
   listDevicePairing,
   rejectDeviceRequest,
   removeDevice,
@@ -65,17 +71,47 @@ export async function requestDevice(ctx: StoreContext, input: DeviceRequestInput
   );
 }
 
+const logOptions = (reason: string | undefined) => ({
+  log: reason === undefined ? {} : { reason: validateReason(reason) },
+});
+
 /**
  * Approve by requestId, or by deviceId (that device's live request). Writes paired before pending.
+ * With `expectFingerprint`, only if the request's key still has that fingerprint (checked under the
+ * lock: REQUEST_CHANGED otherwise). Recorded in the decision log.
  *
  * @example
  * const { device, issuedRole } = await approveDevice(ctx, { id: requestId });
  */
-export async function approveDevice(ctx: StoreContext, input: { id: string }): Promise<DeviceApproveResult> {
+export async function approveDevice(
+  ctx: StoreContext,
+  input: { id: string; expectFingerprint?: string; reason?: string },
+): Promise<DeviceApproveResult> {
+  if (input.expectFingerprint !== undefined) normalizeFingerprint(input.expectFingerprint);
+  const lookup = {
+    id: input.id,
+    ...(input.expectFingerprint !== undefined ? { expectFingerprint: input.expectFingerprint } : {}),
+  };
   // OpenClaw's SQLite generation records how a pairing was approved: an operator's is "owner".
   const approval = ctx.backend.kind === "sqlite" ? ({ approvedVia: "owner" } as const) : {};
-  return runTransaction(ctx, DEVICE_APPROVE, { pending: {}, paired: {} }, (states, now, random) =>
-    approveDeviceRequest(states, input, now, random, approval),
+  return runTransaction(
+    ctx,
+    DEVICE_APPROVE,
+    { pending: {}, paired: {} },
+    (states, now, random) => {
+      const outcome = approveDeviceRequest(states, lookup, now, random, approval);
+      const { result } = outcome;
+      return {
+        ...outcome,
+        log: {
+          action: "devices.approve",
+          requestId: result.requestId,
+          deviceId: result.device.deviceId,
+          ...(result.issuedRole !== undefined ? { role: result.issuedRole } : {}),
+        },
+      };
+    },
+    logOptions(input.reason),
   );
 }
 
@@ -85,24 +121,44 @@ export async function approveDevice(ctx: StoreContext, input: { id: string }): P
  * @example
  * await rejectDevice(ctx, { id: requestId });
  */
-export async function rejectDevice(ctx: StoreContext, input: { id: string }): Promise<DeviceRejectResult> {
-  return runTransaction(ctx, DEVICE_REJECT, { pending: {} }, ({ pending }, now) =>
-    rejectDeviceRequest(pending, input, now),
+export async function rejectDevice(
+  ctx: StoreContext,
+  input: { id: string; reason?: string },
+): Promise<DeviceRejectResult> {
+  return runTransaction(
+    ctx,
+    DEVICE_REJECT,
+    { pending: {} },
+    ({ pending }, now) => {
+      const outcome = rejectDeviceRequest(pending, input, now);
+      const { requestId, deviceId } = outcome.result;
+      return { ...outcome, log: { action: "devices.reject", requestId, deviceId } };
+    },
+    logOptions(input.reason),
   );
 }
 
 /**
- * New secret for a role of a paired device; the only operation that returns a secret.
+ * New secret for a role of a paired device; the only operation that returns a secret (the decision
+ * log records the rotation, never the secret).
  *
  * @example
  * const { token } = await rotateDevice(ctx, { deviceId: "ada-iphone", role: "node" });
  */
 export async function rotateDevice(
   ctx: StoreContext,
-  input: { deviceId: string; role: string; scopes?: readonly string[] },
+  input: { deviceId: string; role: string; scopes?: readonly string[]; reason?: string },
 ): Promise<DeviceRotateResult> {
-  return runTransaction(ctx, DEVICE_TOKENS, { paired: {} }, ({ paired }, now, random) =>
-    rotateDeviceToken(paired, input, now, random),
+  return runTransaction(
+    ctx,
+    DEVICE_TOKENS,
+    { paired: {} },
+    ({ paired }, now, random) => {
+      const outcome = rotateDeviceToken(paired, input, now, random);
+      const { deviceId, role } = outcome.result;
+      return { ...outcome, log: { action: "devices.rotate", deviceId, role } };
+    },
+    logOptions(input.reason),
   );
 }
 
@@ -114,9 +170,19 @@ export async function rotateDevice(
  */
 export async function revokeDevice(
   ctx: StoreContext,
-  input: { deviceId: string; role: string },
+  input: { deviceId: string; role: string; reason?: string },
 ): Promise<DeviceRevokeResult> {
-  return runTransaction(ctx, DEVICE_TOKENS, { paired: {} }, ({ paired }, now) => revokeDeviceToken(paired, input, now));
+  return runTransaction(
+    ctx,
+    DEVICE_TOKENS,
+    { paired: {} },
+    ({ paired }, now) => {
+      const outcome = revokeDeviceToken(paired, input, now);
+      const { deviceId, role } = outcome.result;
+      return { ...outcome, log: { action: "devices.revoke", deviceId, role } };
+    },
+    logOptions(input.reason),
+  );
 }
 
 /**
@@ -127,10 +193,78 @@ export async function revokeDevice(
  */
 export async function removeDeviceEverywhere(
   ctx: StoreContext,
-  input: { deviceId: string },
+  input: { deviceId: string; reason?: string },
 ): Promise<{ deviceId: string }> {
-  return runTransaction(ctx, DEVICE_REMOVE, { pending: {}, paired: {} }, (states, now) =>
-    removeDevice(states, input, now),
+  return runTransaction(
+    ctx,
+    DEVICE_REMOVE,
+    { pending: {}, paired: {} },
+    (states, now) => {
+      const outcome = removeDevice(states, input, now);
+      return { ...outcome, log: { action: "devices.remove", deviceId: outcome.result.deviceId } };
+    },
+    logOptions(input.reason),
+  );
+}
+
+/**
+ * The operator's label for a paired device (`operatorLabel`, shown in listings).
+ *
+ * @example
+ * await renamePairedDevice(ctx, { deviceId, name: "Kitchen iPad" });
+ */
+export async function renamePairedDevice(
+  ctx: StoreContext,
+  input: { deviceId: string; name: string; reason?: string },
+): Promise<DeviceRenameResult> {
+  return runTransaction(
+    ctx,
+    DEVICE_TOKENS,
+    { paired: {} },
+    ({ paired }) => {
+      const outcome = renameDevice(paired, input);
+      const { deviceId, operatorLabel } = outcome.result;
+      return { ...outcome, log: { action: "devices.rename", deviceId, name: operatorLabel } };
+    },
+    logOptions(input.reason),
+  );
+}
+
+/**
+ * What `devices clear` would take away now (nothing is locked or changed).
+ *
+ * @example
+ * const { pending, paired } = previewDeviceClear(ctx, { pending: true, paired: false });
+ */
+export function previewDeviceClear(ctx: StoreContext, input: { pending: boolean; paired: boolean }): DeviceClearResult {
+  const pending = ctx.backend.read(DEVICE_PENDING, {}).state;
+  const paired = ctx.backend.read(DEVICE_PAIRED, {}).state;
+  return clearDevices({ pending, paired }, input, ctx.now()).result;
+}
+
+/**
+ * Drop every pending request and/or unpair every device, under both locks; the result says what went.
+ *
+ * @example
+ * const { pending } = await clearAllDevices(ctx, { pending: true, paired: false, reason: "reset" });
+ */
+export async function clearAllDevices(
+  ctx: StoreContext,
+  input: { pending: boolean; paired: boolean; reason?: string },
+): Promise<DeviceClearResult> {
+  return runTransaction(
+    ctx,
+    DEVICE_REMOVE,
+    { pending: {}, paired: {} },
+    (states, now) => {
+      const outcome = clearDevices(states, input, now);
+      const ids = [...outcome.result.paired, ...outcome.result.pending];
+      return {
+        ...outcome,
+        log: { action: "devices.clear", count: ids.length, ids: ids.slice(0, MAX_LOGGED_IDS) },
+      };
+    },
+    logOptions(input.reason),
   );
 }
 

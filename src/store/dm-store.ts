@@ -1,15 +1,13 @@
-import { CHANNEL_NAMES, resolveChannel, type ChannelInfo } from "../core/channels.js";
+import { CHANNEL_NAMES, normalizeAllowEntry, resolveChannel, type ChannelInfo } from "../core/channels.js";
 import {
   DEFAULT_ACCOUNT,
   allowedSenders,
   approvalAccount,
-  approveCode,
   findRequestByCode,
   liveRequests,
   parseMaxPending,
   rejectCode,
   requestAccount,
-  requestPairing,
   revokeSender,
   validateAccount,
   validateChannelSender,
@@ -24,7 +22,30 @@ import {
 } from "../core/dm-pairing.js";
 import { normalizeCode } from "../core/codes.js";
 import { isMoltbotError, type ErrorCode } from "../errors.js";
-import { DM_ALLOW, DM_APPROVE, DM_PENDING, DM_REJECT, DM_REQUEST, DM_REVOKE, type RecordKey } from "./catalogue.js";
+import {
+  approveCodeUnlessBlocked,
+  blockSender,
+  listBlocked,
+  requestPairingUnlessBlocked,
+  unblockSender,
+  type BlockResult,
+  type BlockedView,
+  type UnblockResult,
+} from "../core/block-list.js";
+import { validateReason } from "../core/decisions.js";
+import {
+  BLOCK_LIST,
+  CODE_HISTORY,
+  DM_ALLOW,
+  DM_APPROVE,
+  DM_BLOCK,
+  DM_PENDING,
+  DM_REJECT,
+  DM_REQUEST,
+  DM_REVOKE,
+  DM_UNBLOCK,
+  type RecordKey,
+} from "./catalogue.js";
 import type { StoreContext } from "./context.js";
 import { runTransaction } from "./transaction.js";
 
@@ -118,7 +139,8 @@ export interface DmRequestInput {
 
 /**
  * A stranger wrote to the bot: create or refresh their request (SPEC §3 "Request"). With the
- * channel full, or the sender already allowed, this reads and writes nothing.
+ * channel full, the sender already allowed, or the sender blocked (status `blocked`: no code, no
+ * message, no slot taken), this reads and writes nothing.
  *
  * @example
  * const result = await requestDmPairing(createStoreContext(), { channel: "telegram", senderId: "123456789" });
@@ -131,13 +153,14 @@ export async function requestDmPairing(ctx: StoreContext, input: DmRequestInput)
   const account = input.account === undefined ? undefined : validateAccount(input.account);
   const meta = input.meta === undefined ? undefined : validateMeta(input.meta);
   const maxPending = parseMaxPending(ctx.env.MOLTBOT_PAIRING_MAX_PENDING);
+  const { recordCodeFates } = await import("../core/dead-codes.js");
   return runTransaction(
     ctx,
     DM_REQUEST,
-    { pending: { channel }, ...allowKeys(channel, account) },
-    ({ pending, scoped, legacy }, now, random) =>
-      requestPairing(
-        { pending, allow: [scoped, legacy] },
+    { pending: { channel }, history: { channel }, blocked: {}, ...allowKeys(channel, account) },
+    ({ pending, history, scoped, legacy, blocked }, now, random) => {
+      const outcome = requestPairingUnlessBlocked(
+        { pending, allow: [scoped, legacy], blocked },
         {
           channel,
           senderId: input.senderId,
@@ -149,7 +172,11 @@ export async function requestDmPairing(ctx: StoreContext, input: DmRequestInput)
         random,
         // OpenClaw's SQLite generation: a repeat without meta clears the stored meta.
         { replaceMeta: ctx.backend.kind === "sqlite" },
-      ),
+      );
+      // Only a request that writes anyway teaches the code history (new codes, expired ones pruned).
+      const next = outcome.pending && recordCodeFates(history, pending, outcome.pending, now);
+      return { ...outcome, ...(next ? { history: next } : {}) };
+    },
   );
 }
 
@@ -158,11 +185,42 @@ export interface DmCodeInput {
   code: string;
   /** Only a request of this account matches; absent: any account. */
   account?: string;
+  /** Approve only if the code still belongs to this sender (checked under the lock). */
+  expectId?: string;
+  /** Why, for the decision log (validated: at most 500 characters, no control characters). */
+  reason?: string;
+}
+
+const logOptions = (reason: string | undefined) => ({
+  log: reason === undefined ? {} : { reason: validateReason(reason) },
+});
+
+/**
+ * A miss (NOT_FOUND) said exactly, when the code history or the pending file knows the code:
+ * approved, rejected, blocked, replaced or expired. An unknown code keeps the original error.
+ */
+async function explainMiss<R>(
+  ctx: StoreContext,
+  channel: ChannelInfo,
+  lookup: { code: string; account?: string },
+  run: () => Promise<R>,
+): Promise<R> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!isMoltbotError(error) || error.code !== "NOT_FOUND") throw error;
+    const { explainDeadCode } = await import("../core/dead-codes.js");
+    const history = ctx.backend.read(CODE_HISTORY, { channel }).state;
+    const pending = ctx.backend.read(DM_PENDING, { channel }).state;
+    throw explainDeadCode(channel, history, pending, lookup, ctx.now()) ?? error;
+  }
 }
 
 /**
  * Approve a code: the sender joins the allowlist of the request's account (written first), then
- * the request is removed (SPEC §3 "Approve").
+ * the request is removed (SPEC §3 "Approve"). Refused for a blocked sender (BLOCKED), and with
+ * `expectId` for a code that now belongs to someone else (REQUEST_CHANGED); a code that is not
+ * pending is explained when it can be (ALREADY_APPROVED, EXPIRED, …). Recorded in the decision log.
  *
  * @example
  * const { id } = await approveDmCode(ctx, { channel: "telegram", code: "9WNJZKZG" });
@@ -171,25 +229,53 @@ export async function approveDmCode(ctx: StoreContext, input: DmCodeInput): Prom
   const channel = channelOf(input.channel);
   const code = normalizeCode(input.code);
   const account = input.account === undefined ? undefined : validateAccount(input.account);
+  if (input.expectId !== undefined) validateSenderId(input.expectId);
+  const options = logOptions(input.reason);
   const lookup = { code, ...(account !== undefined ? { account } : {}) };
-  return runTransaction(
-    ctx,
-    DM_APPROVE,
-    {
-      pending: { channel },
-      // The allowlist is the one of the request found: known only once the pending file is read.
-      allow: ({ pending }) => {
-        const { request } = findRequestByCode(channel, pending!, lookup, ctx.now());
-        const target = approvalAccount(request, account);
-        return target === undefined ? { channel } : { channel, account: target };
+  const { recordCodeFates } = await import("../core/dead-codes.js");
+  const { codeDigest } = await import("../core/decision-chain.js");
+  return explainMiss(ctx, channel, lookup, () =>
+    runTransaction(
+      ctx,
+      DM_APPROVE,
+      {
+        pending: { channel },
+        // The allowlist is the one of the request found: known only once the pending file is read.
+        allow: ({ pending }) => {
+          const { request } = findRequestByCode(channel, pending!, lookup, ctx.now());
+          const target = approvalAccount(request, account);
+          return target === undefined ? { channel } : { channel, account: target };
+        },
+        history: { channel },
+        blocked: {},
       },
-    },
-    ({ pending, allow }, now) => approveCode({ pending, allow }, { channel, ...lookup }, now),
+      ({ pending, allow, history, blocked }, now) => {
+        const outcome = approveCodeUnlessBlocked(
+          { pending, allow, blocked },
+          { channel, ...lookup, ...(input.expectId !== undefined ? { expectId: input.expectId } : {}) },
+          now,
+        );
+        const next = recordCodeFates(history, pending, outcome.pending, now, { fate: "approved", codes: [code] });
+        const { result } = outcome;
+        return {
+          ...outcome,
+          ...(next ? { history: next } : {}),
+          log: {
+            action: "pairing.approve",
+            channel: channel.name,
+            account: result.account,
+            senderId: result.id,
+            codeHash: codeDigest(code),
+          },
+        };
+      },
+      options,
+    ),
   );
 }
 
 /**
- * Drop a request without approving it.
+ * Drop a request without approving it (a code that is not pending is explained, as for approve).
  *
  * @example
  * await rejectDmCode(ctx, { channel: "telegram", code: "9WNJZKZG" });
@@ -198,8 +284,32 @@ export async function rejectDmCode(ctx: StoreContext, input: DmCodeInput): Promi
   const channel = channelOf(input.channel);
   const code = normalizeCode(input.code);
   const account = input.account === undefined ? undefined : validateAccount(input.account);
-  return runTransaction(ctx, DM_REJECT, { pending: { channel } }, ({ pending }, now) =>
-    rejectCode(pending, { channel, code, ...(account !== undefined ? { account } : {}) }, now),
+  const options = logOptions(input.reason);
+  const lookup = { code, ...(account !== undefined ? { account } : {}) };
+  const { recordCodeFates } = await import("../core/dead-codes.js");
+  const { codeDigest } = await import("../core/decision-chain.js");
+  return explainMiss(ctx, channel, lookup, () =>
+    runTransaction(
+      ctx,
+      DM_REJECT,
+      { pending: { channel }, history: { channel } },
+      ({ pending, history }, now) => {
+        const outcome = rejectCode(pending, { channel, ...lookup }, now);
+        const next = recordCodeFates(history, pending, outcome.pending, now, { fate: "rejected", codes: [code] });
+        return {
+          ...outcome,
+          ...(next ? { history: next } : {}),
+          log: {
+            action: "pairing.reject",
+            channel: channel.name,
+            account: outcome.result.account,
+            senderId: outcome.result.id,
+            codeHash: codeDigest(code),
+          },
+        };
+      },
+      options,
+    ),
   );
 }
 
@@ -229,12 +339,150 @@ export function readDmAllowlist(
  */
 export async function revokeDmSender(
   ctx: StoreContext,
-  input: { channel: ChannelRef; senderId: string; account?: string },
+  input: { channel: ChannelRef; senderId: string; account?: string; reason?: string },
 ): Promise<RevokeResult> {
   const channel = channelOf(input.channel);
   validateSenderId(input.senderId);
   const account = input.account === undefined ? undefined : validateAccount(input.account);
-  return runTransaction(ctx, DM_REVOKE, allowKeys(channel, account), (lists) =>
-    revokeSender(lists, { channel, senderId: input.senderId, ...(account !== undefined ? { account } : {}) }),
+  return runTransaction(
+    ctx,
+    DM_REVOKE,
+    allowKeys(channel, account),
+    (lists) => {
+      const outcome = revokeSender(lists, {
+        channel,
+        senderId: input.senderId,
+        ...(account !== undefined ? { account } : {}),
+      });
+      const { result } = outcome;
+      return {
+        ...outcome,
+        log: { action: "pairing.revoke", channel: channel.name, account: result.account, senderId: result.id },
+      };
+    },
+    logOptions(input.reason),
   );
+}
+
+export interface BlockInput {
+  channel: ChannelRef;
+  senderId: string;
+  /** Absent: every account of the channel. */
+  account?: string;
+  reason?: string;
+}
+
+/**
+ * Block a sender (moltbot's block list, `<state>/moltbot/blocked.json`): their pending requests
+ * are dropped, their next request gets status `blocked`, and an approval of their code is refused.
+ * The gateway itself never reads the block list: a request it writes on its own is not refused.
+ *
+ * @example
+ * await blockDmSender(ctx, { channel: "telegram", senderId: "123456789", reason: "spam" });
+ */
+export async function blockDmSender(ctx: StoreContext, input: BlockInput): Promise<BlockResult> {
+  const channel = channelOf(input.channel);
+  validateChannelSender(channel, input.senderId);
+  const account = input.account === undefined ? undefined : validateAccount(input.account);
+  const reason = input.reason === undefined ? undefined : validateReason(input.reason);
+  const { recordCodeFates } = await import("../core/dead-codes.js");
+  return runTransaction(
+    ctx,
+    DM_BLOCK,
+    { pending: { channel }, history: { channel }, blocked: {} },
+    ({ pending, history, blocked }, now) => {
+      const outcome = blockSender(
+        { pending, blocked },
+        {
+          channel,
+          senderId: input.senderId,
+          ...(account !== undefined ? { account } : {}),
+          ...(reason !== undefined ? { reason } : {}),
+        },
+        now,
+      );
+      const dropped = pending.requests.filter((request) => !outcome.pending?.requests.includes(request));
+      const next =
+        outcome.pending &&
+        recordCodeFates(history, pending, outcome.pending, now, {
+          fate: "blocked",
+          codes: dropped.map((request) => request.code),
+        });
+      const { result } = outcome;
+      return {
+        ...outcome,
+        ...(next ? { history: next } : {}),
+        log: { action: "pairing.block", channel: channel.name, account: result.account, senderId: result.id },
+      };
+    },
+    logOptions(reason),
+  );
+}
+
+/**
+ * Lift a block (with an account: that account's; without: every block of the sender on the channel).
+ *
+ * @example
+ * await unblockDmSender(ctx, { channel: "telegram", senderId: "123456789" });
+ */
+export async function unblockDmSender(
+  ctx: StoreContext,
+  input: { channel: ChannelRef; senderId: string; account?: string; reason?: string },
+): Promise<UnblockResult> {
+  const channel = channelOf(input.channel);
+  validateSenderId(input.senderId);
+  const account = input.account === undefined ? undefined : validateAccount(input.account);
+  return runTransaction(
+    ctx,
+    DM_UNBLOCK,
+    { blocked: {} },
+    ({ blocked }) => {
+      const outcome = unblockSender(blocked, {
+        channel,
+        senderId: input.senderId,
+        ...(account !== undefined ? { account } : {}),
+      });
+      const { result } = outcome;
+      return {
+        ...outcome,
+        log: { action: "pairing.unblock", channel: channel.name, account: result.account, senderId: result.id },
+      };
+    },
+    logOptions(input.reason),
+  );
+}
+
+/**
+ * The block list (one channel, or all), oldest first. Takes no lock, creates nothing.
+ *
+ * @example
+ * const { blocked } = listBlockedSenders(ctx, "telegram");
+ */
+export function listBlockedSenders(ctx: StoreContext, channelRef?: ChannelRef): { blocked: BlockedView[] } {
+  const channel = channelRef === undefined ? undefined : channelOf(channelRef);
+  return { blocked: listBlocked(ctx.backend.read(BLOCK_LIST, {}).state, channel) };
+}
+
+/**
+ * The accounts of a channel whose allowlists hold this sender (in any spelling the gateway
+ * honours): a blocked sender still on one is let in by the gateway, which never reads the block list.
+ */
+export function accountsAllowing(
+  ctx: StoreContext,
+  channelRef: ChannelRef,
+  senderId: string,
+  account?: string,
+): string[] {
+  const channel = channelOf(channelRef);
+  const entry = normalizeAllowEntry(channel, senderId);
+  if (entry === undefined) return [];
+  const accounts = new Set<string>();
+  for (const key of ctx.backend.keys(DM_ALLOW)) {
+    if (key.channel?.name !== channel.name) continue;
+    const owner = key.account === undefined ? DEFAULT_ACCOUNT : key.account;
+    if (account !== undefined && owner !== account) continue;
+    const list = ctx.backend.read(DM_ALLOW, key).state;
+    if (list.allowFrom.some((raw) => normalizeAllowEntry(channel, raw) === entry)) accounts.add(owner);
+  }
+  return [...accounts].sort();
 }

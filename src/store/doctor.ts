@@ -231,9 +231,9 @@ function scanDirs(
   listings: Map<string, Set<string>>,
   unlistable: DoctorFacts["unlistable"],
 ): DirFacts[] {
-  const { stateDir, credentialsDir, devicesDir, nodesDir } = ctx.paths;
+  const { stateDir, credentialsDir, devicesDir, nodesDir, moltbotDir } = ctx.paths;
   const dirs: DirFacts[] = [];
-  for (const dir of [...new Set([stateDir, credentialsDir, devicesDir, nodesDir])]) {
+  for (const dir of [...new Set([stateDir, credentialsDir, devicesDir, nodesDir, moltbotDir])]) {
     // The state dir (and a credentials dir of its own) may be a link; the directories inside never.
     const isRoot = dir === stateDir || !dir.startsWith(`${stateDir}/`);
     let stat: fs.Stats;
@@ -510,6 +510,9 @@ export async function runDoctor(ctx: StoreContext, options: { fix: boolean }): P
   }
   // The gateway's config holds bot tokens: its owner and mode are checked (and fixed) by notify's check.
   findings.push(...gatewayConfigFindings(ctx, options));
+  // moltbot's own records: the decision log's chain, and blocked senders still allowlisted.
+  const { moltbotRecordFindings } = await import("./doctor-moltbot.js");
+  findings.push(...(await moltbotRecordFindings(ctx, options)));
   const checked = facts.dirs.length + facts.files.filter((file) => file.content.status !== "missing").length;
   const store = { stateDir: ctx.paths.stateDir, source: ctx.paths.source, generation: detectGeneration(ctx) };
   return { ok: isHealthy(findings), findings, store, checked };

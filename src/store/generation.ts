@@ -17,18 +17,16 @@ export const GENERATION_NAMES: Readonly<Record<Generation, string>> = {
   "openclaw-sqlite": "OpenClaw SQLite database (July 2026 on)",
 };
 
-export const SQLITE_FILE = path.join("state", "openclaw.sqlite");
-
 const exists = (file: string) => fs.existsSync(file);
 
 /**
- * The generation, from what is on disk: the SQLite database; else any trace of OpenClaw (its config,
+ * The generation, from the store in use and what is on disk: the SQLite backend; else any trace of OpenClaw (its config,
  * a per-account allowlist, a request naming its account); else the January layout (an empty state
  * dir too). Reads only: names, and the pending files a listing would read anyway.
  */
 export function detectGeneration(ctx: StoreContext): Generation {
   const { stateDir } = ctx.paths;
-  if (exists(path.join(stateDir, SQLITE_FILE))) return "openclaw-sqlite";
+  if (ctx.backend.kind === "sqlite") return "openclaw-sqlite";
   if (exists(path.join(stateDir, "openclaw.json"))) return "openclaw-json-accounts";
   try {
     if (ctx.backend.keys(DM_ALLOW).some((key) => key.account !== undefined)) return "openclaw-json-accounts";

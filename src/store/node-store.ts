@@ -1,15 +1,27 @@
+import { validateReason } from "../core/decisions.js";
 import {
   approveNodeRequest,
+  removeNode,
+  renameNode,
   liveNodeRequests,
   rejectNodeRequest,
   requestNodePairing,
   validateNodeRequest,
   verifyNodeToken,
+  viewPairedNode,
   type NodePendingRequest,
   type NodeRequestInput,
   type PairedNodeView,
 } from "../core/node-pairing.js";
-import { NODE_APPROVE, NODE_PAIRED_ONLY, NODE_PENDING, NODE_REJECT, NODE_REQUEST } from "./catalogue.js";
+import {
+  NODE_APPROVE,
+  NODE_PAIRED,
+  NODE_PAIRED_ONLY,
+  NODE_PENDING,
+  NODE_REJECT,
+  NODE_REMOVE,
+  NODE_REQUEST,
+} from "./catalogue.js";
 import type { StoreContext } from "./context.js";
 import { runTransaction } from "./transaction.js";
 
@@ -29,6 +41,19 @@ export function listNodeRequests(ctx: StoreContext): { pending: NodePendingReque
 }
 
 /**
+ * Paired nodes (most recently approved first), without their tokens. Takes no lock and creates nothing.
+ *
+ * @example
+ * const { paired } = listPairedNodes(ctx);
+ */
+export function listPairedNodes(ctx: StoreContext): { paired: PairedNodeView[] } {
+  const paired = Object.values(ctx.backend.read(NODE_PAIRED, {}).state)
+    .sort((a, b) => b.approvedAtMs - a.approvedAtMs)
+    .map(viewPairedNode);
+  return { paired };
+}
+
+/**
  * A legacy node asks to join; the same node asking again while its request is live gets it back.
  *
  * @example
@@ -45,6 +70,10 @@ export async function requestNode(
   );
 }
 
+const logOptions = (reason: string | undefined) => ({
+  log: reason === undefined ? {} : { reason: validateReason(reason) },
+});
+
 /**
  * Pair a legacy node with one token (never in the result: the gateway hands it over).
  *
@@ -53,10 +82,18 @@ export async function requestNode(
  */
 export async function approveNode(
   ctx: StoreContext,
-  input: { requestId: string },
+  input: { requestId: string; reason?: string },
 ): Promise<{ requestId: string; node: PairedNodeView }> {
-  return runTransaction(ctx, NODE_APPROVE, { pending: {}, paired: {} }, (states, now, random) =>
-    approveNodeRequest(states, input, now, random),
+  return runTransaction(
+    ctx,
+    NODE_APPROVE,
+    { pending: {}, paired: {} },
+    (states, now, random) => {
+      const outcome = approveNodeRequest(states, input, now, random);
+      const { requestId, node } = outcome.result;
+      return { ...outcome, log: { action: "nodes.approve", requestId, nodeId: node.nodeId } };
+    },
+    logOptions(input.reason),
   );
 }
 
@@ -68,10 +105,63 @@ export async function approveNode(
  */
 export async function rejectNode(
   ctx: StoreContext,
-  input: { requestId: string },
+  input: { requestId: string; reason?: string },
 ): Promise<{ requestId: string; nodeId: string }> {
-  return runTransaction(ctx, NODE_REJECT, { pending: {} }, ({ pending }, now) =>
-    rejectNodeRequest(pending, input, now),
+  return runTransaction(
+    ctx,
+    NODE_REJECT,
+    { pending: {} },
+    ({ pending }, now) => {
+      const outcome = rejectNodeRequest(pending, input, now);
+      const { requestId, nodeId } = outcome.result;
+      return { ...outcome, log: { action: "nodes.reject", requestId, nodeId } };
+    },
+    logOptions(input.reason),
+  );
+}
+
+/**
+ * Unpair a node and drop its pending requests (both records locked, pending first).
+ *
+ * @example
+ * await removePairedNode(ctx, { nodeId: "kitchen-pi" });
+ */
+export async function removePairedNode(
+  ctx: StoreContext,
+  input: { nodeId: string; reason?: string },
+): Promise<{ nodeId: string }> {
+  return runTransaction(
+    ctx,
+    NODE_REMOVE,
+    { pending: {}, paired: {} },
+    (states, now) => {
+      const outcome = removeNode(states, input, now);
+      return { ...outcome, log: { action: "nodes.remove", nodeId: outcome.result.nodeId } };
+    },
+    logOptions(input.reason),
+  );
+}
+
+/**
+ * A paired node's display name (what the gateway's `nodes rename` sets).
+ *
+ * @example
+ * await renamePairedNode(ctx, { nodeId: "kitchen-pi", name: "Kitchen" });
+ */
+export async function renamePairedNode(
+  ctx: StoreContext,
+  input: { nodeId: string; name: string; reason?: string },
+): Promise<{ nodeId: string; displayName: string }> {
+  return runTransaction(
+    ctx,
+    NODE_PAIRED_ONLY,
+    { paired: {} },
+    ({ paired }) => {
+      const outcome = renameNode(paired, input);
+      const { nodeId, displayName } = outcome.result;
+      return { ...outcome, log: { action: "nodes.rename", nodeId, name: displayName } };
+    },
+    logOptions(input.reason),
   );
 }
 

@@ -18,6 +18,8 @@ export interface StatePaths {
   credentialsDir: string;
   devicesDir: string;
   nodesDir: string;
+  /** moltbot's own records (block list, code history, decision log): never the gateway's files. */
+  moltbotDir: string;
   /** Where the state dir came from, e.g. "--state-dir", "$OPENCLAW_STATE_DIR", "~/.clawdbot". */
   source: string;
   /** Set when two home state dirs compete; the CLI says it once on stderr. */
@@ -85,6 +87,7 @@ export function resolveStatePaths(options: StatePathOptions = {}): StatePaths {
     credentialsDir: oauth !== undefined ? expand(oauth, home, cwd) : path.join(stateDir, "credentials"),
     devicesDir: path.join(stateDir, "devices"),
     nodesDir: path.join(stateDir, "nodes"),
+    moltbotDir: path.join(stateDir, "moltbot"),
     source,
     ...(warning !== undefined ? { warning } : {}),
   };

@@ -219,3 +219,61 @@ export function listingSchemaFor<T>() {
     }),
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// moltbot's own side records under `<state>/moltbot/` (never the gateway's files).
+
+// Built on first use, like the device and node schemas: `pairing list` never needs them.
+export const blockListSchema = lazy(() =>
+  z.looseObject({
+    version: z.literal(1),
+    blocked: z.array(
+      z.looseObject({
+        channel: z.string(),
+        account: optionalString,
+        id: z.string(),
+        at: z.string(),
+        reason: optionalString,
+      }),
+    ),
+  }),
+);
+
+export const codeHistorySchema = lazy(() =>
+  z.looseObject({
+    version: z.literal(1),
+    codes: z.array(
+      z.looseObject({
+        hash: z.string(),
+        id: z.string(),
+        account: z.string(),
+        createdAt: z.string(),
+        fate: z.exactOptional(z.enum(["approved", "rejected", "blocked", "expired"])),
+        at: optionalString,
+      }),
+    ),
+  }),
+);
+
+export const decisionHeadSchema = lazy(() =>
+  z.looseObject({
+    version: z.literal(1),
+    seq: z.number(),
+    hash: z.string(),
+    size: z.number(),
+    journal: z.exactOptional(
+      z.object({
+        line: z.string(),
+        writes: z.array(
+          z.object({
+            record: z.string(),
+            channel: optionalString,
+            account: optionalString,
+            before: z.string(),
+            after: z.string(),
+          }),
+        ),
+      }),
+    ),
+  }),
+);

@@ -1,8 +1,10 @@
+import type { DecisionFacts } from "../core/decisions.js";
 import type { RandomBytes } from "../core/random.js";
 import { MoltbotError, isMoltbotError } from "../errors.js";
 import type { Snapshot } from "./backend.js";
 import type { RecordKey, Transaction } from "./catalogue.js";
 import type { StoreContext } from "./context.js";
+import type { DecisionLogSession, PlannedWrite } from "./decision-log.js";
 import { DOCTOR_HINT } from "./json/errors.js";
 
 /*
@@ -17,6 +19,10 @@ import { DOCTOR_HINT } from "./json/errors.js";
  *
  * Every read of one record is an atomic snapshot (files are replaced by rename), so the unlocked
  * decision is the right answer for the moment of the read; anything that writes is decided again.
+ *
+ * A change made with `options.log` is recorded in the decision log (store/decision-log.ts): the
+ * log's head is locked after every record of the change, its line journaled before the first
+ * write, and appended after the commit, before any lock is released.
  */
 
 /**
@@ -27,8 +33,16 @@ export type KeysFor<M> = {
   readonly [K in keyof M]: RecordKey | null | ((states: Partial<M>) => RecordKey | null);
 };
 
-/** A decision: the states to write (absent: leave that record alone) and what to report. */
-export type Outcome<M, R> = { [K in keyof M]?: M[K] } & { result: R };
+/**
+ * A decision: the states to write (absent: leave that record alone), what to report, and (for
+ * changes made with `options.log`) what the decision log says it did.
+ */
+export type Outcome<M, R> = { [K in keyof M]?: M[K] } & { result: R; log?: DecisionFacts };
+
+export interface TransactionOptions {
+  /** Record the change in the decision log, with the operator's `--reason` (already validated). */
+  log?: { reason?: string };
+}
 
 export type Decide<M, R> = (states: M, now: number, random: RandomBytes) => Outcome<M, R>;
 
@@ -48,6 +62,7 @@ export async function runTransaction<M, R>(
   tx: Transaction<M>,
   keys: KeysFor<M>,
   decide: Decide<M, R>,
+  options: TransactionOptions = {},
 ): Promise<R> {
   const { backend } = ctx;
   // 1. Unlocked.
@@ -55,7 +70,9 @@ export async function runTransaction<M, R>(
   const draft: Partial<M> = {};
   for (const name of [...tx.lockOrder, ...tx.readOnly]) {
     const key = resolveKey(keys[name], draft);
-    if (key === null) {
+    // Bookkeeping never decides whether anything is written: the unlocked decision does without it,
+    // so a flood of strangers on a full channel costs no read of it.
+    if (key === null || tx.records[name].bookkeeping) {
       draft[name] = tx.records[name].empty();
       continue;
     }
@@ -68,8 +85,12 @@ export async function runTransaction<M, R>(
 
   // 2. Locked.
   const deadline = Date.now() + ctx.lockTimeoutMs;
+  // Loaded only by changes that are logged: it brings node:crypto, which listings never need.
+  const decisionLog = options.log ? await import("./decision-log.js") : undefined;
   for (;;) {
     const session = backend.begin(deadline);
+    let log: DecisionLogSession | undefined;
+    let committed = false;
     try {
       const states: Partial<M> = {};
       const usedKeys: Partial<Record<keyof M, RecordKey>> = {};
@@ -88,19 +109,34 @@ export async function runTransaction<M, R>(
         const key = resolveKey(keys[name], states);
         states[name] = key === null ? tx.records[name].empty() : session.peek(tx.records[name], key);
       }
+      // The log's head last of all: one lock order for every change, so none waits on another.
+      if (decisionLog) log = await decisionLog.openDecisionLog(ctx, deadline);
       const outcome = decide(states as M, ctx.now(), ctx.random);
       // A lock lost before anything was written (another process took a stale lock over): start over.
-      if (session.lostBeforeWriting() && Date.now() < deadline) continue;
+      if ((session.lostBeforeWriting() || log?.lost()) && Date.now() < deadline) continue;
+      const writes: PlannedWrite[] = [];
       for (const name of tx.writeOrder) {
         const next = outcome[name];
         if (next === undefined) continue;
         const key = usedKeys[name];
         if (key === undefined) throw new Error(`${tx.name} decided to write ${name}, which it did not open`);
-        await session.write(tx.records[name], key, next);
+        writes.push({ record: tx.records[name], key, before: states[name], after: next });
       }
+      if (log && outcome.log && writes.length > 0) await log.prepare(outcome.log, options.log?.reason, writes);
+      for (const write of writes) await session.write(write.record, write.key, write.after);
       await session.commit();
+      committed = true;
+      if (log) await log.append();
       return outcome.result;
     } catch (error) {
+      if (committed) {
+        // The change is on disk; only its line is missing, and the journal lets the next decision add it.
+        throw new MoltbotError(
+          "STORE_IO",
+          `The change was made, but its line could not be added to the decision log (${error instanceof Error ? error.message : String(error)}); the next decision adds it. ${DOCTOR_HINT}`,
+          { cause: error },
+        );
+      }
       if (isMoltbotError(error)) throw error;
       throw new MoltbotError(
         "STORE_IO",
@@ -108,6 +144,8 @@ export async function runTransaction<M, R>(
         { cause: error },
       );
     } finally {
+      // Released in the reverse of the lock order: the log's head first.
+      await log?.close();
       await session.close();
     }
   }

@@ -137,6 +137,7 @@ describe("start-up: commands other than completion never load it", () => {
       "devices",
       "nodes",
       "doctor",
+      "log",
       "completion",
       "__complete",
     ]);
@@ -221,10 +222,16 @@ _moltbot; printf '%s\\n' "\${COMPREPLY[@]}"`;
 
   it.each([
     { line: "moltbot pa", expected: ["pairing"] },
-    { line: "moltbot pairing ", expected: ["list", "request", "approve", "reject", "allowlist", "revoke", "help"] },
+    {
+      line: "moltbot pairing ",
+      expected: [
+        ...["list", "request", "approve", "reject", "allowlist", "revoke"],
+        ...["block", "unblock", "blocked", "wait", "watch", "help"],
+      ],
+    },
     {
       line: "moltbot pairing approve --",
-      expected: ["--account", "--channel", "--help", "--json", "--notify", "--state-dir"],
+      expected: ["--account", "--channel", "--expect-id", "--help", "--json", "--notify", "--reason", "--state-dir"],
     },
     { line: "moltbot completion ", expected: ["bash", "zsh", "fish"] },
     { line: "moltbot pairing approve TEL", expected: ["telegram"] },
@@ -287,7 +294,13 @@ describe("fish: its own completion of a command line (complete -C)", () => {
   }
 
   it.each([
-    { line: "moltbot pairing ", expected: ["allowlist", "approve", "help", "list", "reject", "request", "revoke"] },
+    {
+      line: "moltbot pairing ",
+      expected: [
+        ...["allowlist", "approve", "block", "blocked", "help", "list", "reject", "request", "revoke"],
+        ...["unblock", "wait", "watch"],
+      ],
+    },
     { line: "moltbot pairing approve tele", expected: ["telegram"] },
     { line: "moltbot pairing list --js", expected: ["--json"] },
     { line: "moltbot pairing approve --channel=tel", expected: ["--channel=telegram"] },

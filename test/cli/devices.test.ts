@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { publicKeyFingerprint } from "../../src/core/fingerprint.js";
 import { listTree, readJsonFile, runJson, runMoltbot, tempStateDir } from "../helpers.js";
 
 const MINUTE = 60_000;
@@ -31,6 +32,8 @@ interface TokenJson {
 }
 interface DeviceJson {
   deviceId: string;
+  fingerprint: string;
+  operatorLabel?: string;
   roles?: string[];
   scopes?: string[];
   tokens?: TokenJson[];
@@ -147,13 +150,24 @@ describe("devices list", () => {
     const lines = human.stdout.split("\n");
     expect(human.stdout).not.toContain("\u001b");
     expect(lines[0]).toBe("Pending requests (3)");
-    expect(lines[1]).toMatch(/^REQUEST\s+DEVICE\s+ROLE\s+SCOPES\s+IP\s+AGE\s+REPAIR$/);
-    expect(lines[2]).toMatch(/^b\s+dev-b\s+node\s+-\s+-\s+1 min ago\s+yes$/);
-    expect(lines[3]).toMatch(/^a\s+Ada\\u202e phone\s+node\s+operator\.read\s+10\.0\.0\.7\s+2 min ago\s+no$/);
+    // The key's fingerprint, to read aloud with the device's owner before approving.
+    const fp = (deviceId: string) => publicKeyFingerprint(`pk-${deviceId}`);
+    expect(lines[1]).toMatch(/^REQUEST\s+DEVICE\s+FINGERPRINT\s+ROLE\s+SCOPES\s+IP\s+AGE\s+REPAIR$/);
+    expect(lines[2]).toMatch(new RegExp(`^b\\s+dev-b\\s+${fp("dev-b")}\\s+node\\s+-\\s+-\\s+1 min ago\\s+yes$`));
+    expect(lines[3]).toMatch(
+      new RegExp(
+        `^a\\s+Ada\\\\u202e phone\\s+${fp("dev-a")}\\s+node\\s+operator\\.read\\s+10\\.0\\.0\\.7\\s+2 min ago\\s+no$`,
+      ),
+    );
     expect(lines[4]).toMatch(/^c\\e\[2J\s+dev-c\s/);
     expect(lines[6]).toBe("Paired devices (2)");
-    expect(lines[7]).toMatch(/^DEVICE\s+NAME\s+ROLES\s+SCOPES\s+TOKENS\s+IP$/);
-    expect(lines[9]).toMatch(/^p1\s+-\s+node,operator\s+s1\s+node \(revoked\), operator\s+10\.0\.0\.9$/);
+    expect(lines[7]).toMatch(/^DEVICE\s+NAME\s+FINGERPRINT\s+ROLES\s+SCOPES\s+TOKENS\s+IP$/);
+    expect(json.json.paired[1]!.fingerprint).toMatch(/^[0-9a-f]{4}(-[0-9a-f]{4}){4}$/);
+    expect(lines[9]).toMatch(
+      new RegExp(
+        `^p1\\s+-\\s+${json.json.paired[1]!.fingerprint}\\s+node,operator\\s+s1\\s+node \\(revoked\\), operator\\s+10\\.0\\.0\\.9$`,
+      ),
+    );
     expect(human.stderr).toBe("Approve one with: moltbot devices approve <request>\n");
   });
 
@@ -271,10 +285,10 @@ describe("devices request and approve", () => {
     const human = await runMoltbot(["--state-dir", stateDir, "devices", "approve", "--latest"], { stateDir });
     expect(human.code).toBe(1);
     expect(human.stdout).toBe(
-      "Newest pending request newer:\n  device  dev-new (Mac)\n  role    node\n  scopes  operator.read\n  IP      192.168.1.4\n  age     1 min ago\n",
+      `Newest pending request newer:\n  device  dev-new (Mac)\n  key     ${publicKeyFingerprint("pk-dev-new")}\n  role    node\n  scopes  operator.read\n  IP      192.168.1.4\n  age     1 min ago\n`,
     );
     expect(human.stderr).toBe(
-      `moltbot: Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request run: moltbot --state-dir ${stateDir} devices approve newer\n`,
+      `moltbot: Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request (and only while it presents this key) run: moltbot --state-dir ${stateDir} devices approve newer --expect-fingerprint ${publicKeyFingerprint("pk-dev-new")}\n`,
     );
     const json = await runJson<ErrorJson>(["devices", "approve", "--latest"], { stateDir });
     expect(json.code).toBe(1);

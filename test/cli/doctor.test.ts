@@ -25,8 +25,9 @@ describe("moltbot doctor", () => {
     const stateDir = await healthyStore();
     const human = await runMoltbot(["doctor"], { stateDir });
     expect(human).toMatchObject({ code: 0, stdout: "" });
+    // The state dir, credentials and moltbot dirs, the pending file and moltbot's code history.
     expect(human.stderr).toMatch(
-      /^.*\/state \(\$MOLTBOT_STATE_DIR\): January gateway \(Clawdbot\/Moltbot\) JSON files\.\nNo problems found \(3 store files and directories checked under .*\)\.\n$/,
+      /^.*\/state \(\$MOLTBOT_STATE_DIR\): January gateway \(Clawdbot\/Moltbot\) JSON files\.\nNo problems found \(5 store files and directories checked under .*\)\.\n$/,
     );
     const json = await runJson<Report>(["doctor"], { stateDir });
     expect(json.code).toBe(0);

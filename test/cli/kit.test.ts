@@ -32,10 +32,10 @@ describe("scanArgv: the one look at the command line before parsing", () => {
     [["devices", "list", "--json"], ["devices"]],
     [["help", "nodes"], ["nodes"]],
     [["completion", "bash"], ["completion"]],
-    [["--help"], ["pairing", "devices", "nodes", "doctor", "completion", "__complete"]],
+    [["--help"], ["pairing", "devices", "nodes", "doctor", "log", "completion", "__complete"]],
     [
       ["pairng", "list"],
-      ["pairing", "devices", "nodes", "doctor", "completion", "__complete"],
+      ["pairing", "devices", "nodes", "doctor", "log", "completion", "__complete"],
     ],
   ])("%j loads only the nouns %j (start-up is budgeted)", (argv, nouns) => {
     expect(nounsFor(scanArgv(argv)).map((noun) => noun.name)).toEqual(nouns);

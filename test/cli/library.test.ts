@@ -86,6 +86,35 @@ describe("the packed library in a consumer project", () => {
     });
   });
 
+  it("exports every store operation the README lists, and the newer ones work from the tarball (block list, decision log)", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const bullet = /- \*\*Store operations\*\*([\s\S]*?)\n- \*\*/.exec(readme)![1]!;
+    const names = [...bullet.matchAll(/`([A-Za-z]+)`/g)].map((match) => match[1]!);
+    expect(names.length).toBeGreaterThan(30);
+    const script = `
+      import * as lib from "moltbot-pairing";
+      const names = ${JSON.stringify(names)}.filter((name) => name !== "account");
+      const missing = names.filter((name) => typeof lib[name] !== "function");
+      if (missing.length) throw new Error("missing: " + missing.join(", "));
+      const ctx = lib.createStoreContext({ stateDir: process.argv[2] });
+      await lib.requestDmPairing(ctx, { channel: "telegram", senderId: "666" });
+      await lib.blockDmSender(ctx, { channel: "telegram", senderId: "666", reason: "spam" });
+      const again = await lib.requestDmPairing(ctx, { channel: "telegram", senderId: "666" });
+      const { entries, verification } = lib.readDecisionLog(ctx);
+      console.log(JSON.stringify({ status: again.status, blocked: lib.listBlockedSenders(ctx).blocked.length,
+        actions: entries.map((entry) => entry.action), ok: verification.ok }));
+    `;
+    fs.writeFileSync(path.join(consumer, "exports.mjs"), script);
+    const run = spawnSync(process.execPath, ["exports.mjs", path.join(work, "exports-state")], {
+      cwd: consumer,
+      env: consumerEnv(),
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toEqual({ status: "blocked", blocked: 1, actions: ["pairing.block"], ok: true });
+  });
+
   it("a long-lived process doing hundreds of DM and device operations while CLI processes write the same files: every acknowledged write is there, files parse, no lock or temp file left", async () => {
     const stateDir = path.join(work, "shared-state");
     // Both sides request on one channel at once; the cap is not what this test is about.

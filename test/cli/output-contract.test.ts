@@ -2,7 +2,9 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { codeDigest } from "../../src/core/decision-chain.js";
 import { ERROR_EXIT_CODES } from "../../src/errors.js";
+import { publicKeyFingerprint } from "../../src/core/fingerprint.js";
 import {
   BIN,
   ROOT,
@@ -66,6 +68,27 @@ function seed(stateDir: string): void {
   });
   write(path.join(stateDir, "nodes", "pending.json"), {
     n1: { requestId: "n1", nodeId: "node-1", ts: now, isRepair: false },
+  });
+  write(path.join(stateDir, "nodes", "paired.json"), {
+    "node-9": { nodeId: "node-9", token: "t".repeat(32), createdAtMs: now, approvedAtMs: now },
+  });
+}
+
+/** moltbot's code history for telegram: code ZZZZ3456 of sender `id`, gone with `fate` 5 minutes ago. */
+function codeHistory(stateDir: string, id: string, fate: string, createdAgoMs = 10 * 60_000): void {
+  const now = Date.now();
+  write(path.join(stateDir, "moltbot", "telegram-codes.json"), {
+    version: 1,
+    codes: [
+      {
+        hash: codeDigest("ZZZZ3456"),
+        id,
+        account: "default",
+        createdAt: new Date(now - createdAgoMs).toISOString(),
+        fate,
+        at: new Date(now - 5 * 60_000).toISOString(),
+      },
+    ],
   });
 }
 
@@ -156,6 +179,37 @@ const COMMANDS: Record<string, Case> = {
   "nodes pending": { args: ["nodes", "pending"], exit: 0, keys: ["pending"] },
   "nodes approve": { args: ["nodes", "approve", "n1"], exit: 0, keys: ["requestId", "node"] },
   "nodes reject": { args: ["nodes", "reject", "n1"], exit: 0, keys: ["requestId", "nodeId"] },
+  "nodes remove": { args: ["nodes", "remove", "node-9", "--reason", "sold"], exit: 0, keys: ["nodeId"] },
+  "nodes rename": { args: ["nodes", "rename", "node-9", "Kitchen"], exit: 0, keys: ["nodeId", "displayName"] },
+  "pairing approve --expect-id --reason": {
+    args: ["pairing", "approve", "telegram", "ABCD2345", "--expect-id", "111", "--reason", "my sister"],
+    exit: 0,
+    keys: ["channel", "account", "code", "id", "message"],
+  },
+  "pairing block": {
+    args: ["pairing", "block", "telegram", "444", "--reason", "spam"],
+    exit: 0,
+    keys: ["channel", "account", "id", "added", "dropped", "allowedOn"],
+  },
+  "pairing unblock": {
+    args: ["pairing", "unblock", "telegram", "444"],
+    exit: 0,
+    keys: ["channel", "account", "id", "removed"],
+  },
+  "pairing blocked": { args: ["pairing", "blocked"], exit: 0, keys: ["blocked"] },
+  "devices approve --expect-fingerprint": {
+    args: ["devices", "approve", "r1", "--expect-fingerprint", publicKeyFingerprint("pk")],
+    exit: 0,
+    keys: ["requestId", "device"],
+  },
+  "devices rename": { args: ["devices", "rename", "p1", "Ada's phone"], exit: 0, keys: ["deviceId", "operatorLabel"] },
+  "devices clear --yes": {
+    args: ["devices", "clear", "--pending", "--paired", "--yes"],
+    exit: 0,
+    keys: ["pending", "paired"],
+  },
+  log: { args: ["log"], exit: 0, keys: ["entries"] },
+  "log --verify": { args: ["log", "--verify"], exit: 0, keys: ["ok", "entries", "head"] },
   doctor: { args: ["doctor"], exit: 0, keys: ["ok", "findings", "store"] },
   "doctor --fix": { args: ["doctor", "--fix"], exit: 0, keys: ["ok", "findings", "store"] },
   "completion bash": { args: ["completion", "bash"], exit: 0, keys: ["shell", "script"] },
@@ -211,6 +265,53 @@ const ERRORS: Record<string, Case> = {
     keys: errorKeys,
     prepare: (stateDir) => write(path.join(stateDir, "state", "openclaw.sqlite"), ""),
   },
+  EXPIRED: {
+    args: ["pairing", "approve", "telegram", "XPRD2345"],
+    exit: 1,
+    keys: errorKeys,
+    prepare: (stateDir) => {
+      const at = new Date(Date.now() - 2 * 3_600_000).toISOString();
+      write(path.join(stateDir, "credentials", "telegram-pairing.json"), {
+        version: 1,
+        requests: [{ id: "111", code: "XPRD2345", createdAt: at, lastSeenAt: at }],
+      });
+    },
+  },
+  ALREADY_APPROVED: {
+    args: ["pairing", "approve", "telegram", "ZZZZ3456"],
+    exit: 1,
+    keys: errorKeys,
+    prepare: (stateDir) => codeHistory(stateDir, "555", "approved"),
+  },
+  ALREADY_REJECTED: {
+    args: ["pairing", "approve", "telegram", "ZZZZ3456"],
+    exit: 1,
+    keys: errorKeys,
+    prepare: (stateDir) => codeHistory(stateDir, "555", "rejected"),
+  },
+  REPLACED: {
+    args: ["pairing", "approve", "telegram", "ZZZZ3456"],
+    exit: 1,
+    keys: errorKeys,
+    // Sender 111 had this code, it expired, and 111 holds ABCD2345 now.
+    prepare: (stateDir) => codeHistory(stateDir, "111", "expired", 2 * 3_600_000),
+  },
+  BLOCKED: {
+    args: ["pairing", "approve", "telegram", "ABCD2345"],
+    exit: 1,
+    keys: errorKeys,
+    prepare: (stateDir) =>
+      write(path.join(stateDir, "moltbot", "blocked.json"), {
+        version: 1,
+        blocked: [{ channel: "telegram", id: "111", at: new Date().toISOString() }],
+      }),
+  },
+  REQUEST_CHANGED: {
+    args: ["pairing", "approve", "telegram", "ABCD2345", "--expect-id", "222"],
+    exit: 1,
+    keys: errorKeys,
+  },
+  TIMEOUT: { args: ["pairing", "wait", "telegram", "--timeout", "1s"], exit: 1, keys: errorKeys },
   AMBIGUOUS: {
     args: ["pairing", "approve", "telegram", "ABCD2345"],
     exit: 1,
@@ -229,12 +330,11 @@ const ERRORS: Record<string, Case> = {
   },
 };
 /**
- * Codes that are never a JSON error document: EXPIRED (no command produces it: an expired code is
- * "not found", SPEC §3), OUTPUT_FAILED (stdout itself is broken: see "/dev/full" below),
+ * Codes that are never a JSON error document: OUTPUT_FAILED (stdout itself is broken: see "/dev/full" below),
  * VERIFY_FAILED (with --json a failed check is the result document). INTERNAL, a bug, is not a code
  * of the table.
  */
-const NOT_AS_JSON = ["EXPIRED", "OUTPUT_FAILED", "VERIFY_FAILED"];
+const NOT_AS_JSON = ["OUTPUT_FAILED", "VERIFY_FAILED"];
 
 const RUNNING_AS_ROOT = process.getuid?.() === 0;
 
@@ -288,8 +388,11 @@ describe("--json: exactly one JSON document on stdout", () => {
     expect(Object.keys(document.error)).toEqual(["code", "message"]);
     expect(document.error.code).toBe(code);
     expect(ERROR_EXIT_CODES[code as keyof typeof ERROR_EXIT_CODES]).toBe(testCase.exit);
-    // Only --latest writes to stderr with --json: the request it would approve, for the person deciding.
+    // Only --latest writes to stderr with --json: the request it would approve, for the person deciding;
+    // and wait, the line that says its baseline is taken.
     if (code === "CONFIRMATION_REQUIRED") expect(result.stderr).toMatch(/^Newest pending request r1:\n/);
+    else if (code === "TIMEOUT")
+      expect(result.stderr).toBe("Waiting up to 1 s for a new telegram pairing request...\n");
     else expect(result.stderr).toBe("");
   });
 
@@ -311,6 +414,36 @@ describe("--json: exactly one JSON document on stdout", () => {
         `moltbot: This state keeps pairing in OpenClaw's SQLite database (${stateDir}/state/openclaw.sqlite), which needs Node.js 24.16 or newer (this is Node ${process.version}, without node:sqlite). Run moltbot with the Node that runs OpenClaw.\n`,
       );
     }
+  });
+
+  it.each([
+    ["pairing wait --json: one document, the new request", ["pairing", "wait", "telegram", "--timeout", "15s"]],
+    ["pairing watch --json --count 1: one JSON line per request", ["pairing", "watch", "--count", "1"]],
+  ])("%s", async (_name, args) => {
+    const stateDir = tempStateDir();
+    seed(stateDir);
+    const child = spawn(process.execPath, [BIN, ...args, "--json"], {
+      env: cliEnv(stateDir),
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 20_000,
+    });
+    const output = collectOutput(child);
+    // The request is written once the baseline is taken (the first line on stderr says so).
+    await new Promise<void>((resolve) => child.stderr.once("data", () => resolve()));
+    expect((await runMoltbot(["pairing", "request", "telegram", "333"], { stateDir })).code).toBe(0);
+    const result = await output;
+    expect(result.code, result.stderr).toBe(0);
+    const document = expectOneDocument(result, [
+      "channel",
+      "id",
+      "account",
+      "code",
+      "createdAt",
+      "lastSeenAt",
+      "expiresAt",
+    ]);
+    expect(document).toMatchObject({ channel: "telegram", id: "333" });
   });
 
   it("VERIFY_FAILED, the human form of a failed check: exit 1 and one line", async () => {
@@ -343,6 +476,7 @@ describe("--json: exactly one JSON document on stdout", () => {
       "devices",
       "nodes",
       "doctor",
+      "log",
       "completion",
       "help",
     ]);

@@ -349,7 +349,7 @@ describe("pairing approve and reject", () => {
     });
   });
 
-  it("unknown and expired codes give the same error, exit 1, and change nothing", async () => {
+  it("an unknown code is NOT_FOUND as always; an expired one says EXPIRED and how long ago; neither changes anything", async () => {
     const stateDir = tempStateDir();
     writeStore(stateDir, "telegram-pairing.json", {
       version: 1,
@@ -369,11 +369,15 @@ describe("pairing approve and reject", () => {
       "No pending telegram request with code WXYZ2345",
       "moltbot pairing list telegram",
     );
-    expectHumanError(expiredHuman, 1);
-    expect(expiredHuman.stderr).toBe(unknownHuman.stderr.replace("WXYZ2345", "XPRD2345"));
-    const unknownMessage = expectJsonError(unknownJson, 1, "NOT_FOUND");
-    expect(expectJsonError(expiredJson, 1, "NOT_FOUND")).toBe(unknownMessage.replace("WXYZ2345", "XPRD2345"));
-    expectJsonError(rejectExpired, 1, "NOT_FOUND");
+    expect(unknownHuman.stderr).toBe(
+      'moltbot: No pending telegram request with code WXYZ2345. Run "moltbot pairing list telegram" to see pending codes.\n',
+    );
+    expectHumanError(expiredHuman, 1, "Code XPRD2345 expired 1 min ago", "telegram sender 1");
+    expectJsonError(unknownJson, 1, "NOT_FOUND");
+    expect(expectJsonError(expiredJson, 1, "EXPIRED")).toMatch(
+      /^Code XPRD2345 expired 1 min ago, at \S+Z \(codes last 1 hour/,
+    );
+    expectJsonError(rejectExpired, 1, "EXPIRED");
     expect(snapshot(stateDir)).toEqual(before);
   });
 
@@ -691,7 +695,16 @@ describe("files on disk", () => {
       "a/state/credentials",
       "a/state/credentials/whatsapp-allowFrom.json",
       "a/state/credentials/whatsapp-pairing.json",
+      "a/state/moltbot",
+      "a/state/moltbot/decisions.head.json",
+      "a/state/moltbot/decisions.jsonl",
+      "a/state/moltbot/whatsapp-codes.json",
     ]);
+    // moltbot's own records (decision log, code history) under the same rule.
+    expect(fileMode(path.join(stateDir, "moltbot"))).toBe(0o700);
+    for (const name of ["decisions.head.json", "decisions.jsonl", "whatsapp-codes.json"]) {
+      expect(fileMode(path.join(stateDir, "moltbot", name)), name).toBe(0o600);
+    }
   });
 
   it("fields a newer gateway added are kept, top-level and per request, across request and approve", async () => {
@@ -799,7 +812,17 @@ describe("state directory resolution (spawned with a temporary HOME)", () => {
       env: { HOME: home, MOLTBOT_OAUTH_DIR: oauth1, CLAWDBOT_OAUTH_DIR: path.join(home, "oauth2") },
     });
     await request(stateDir, "slack", "U1", [], { env: { HOME: home, CLAWDBOT_OAUTH_DIR: "~/oauth2" } });
-    expect(listTree(home)).toEqual(["oauth1", "oauth1/telegram-pairing.json", "oauth2", "oauth2/slack-pairing.json"]);
+    // moltbot's code history stays in the state dir, wherever the DM files are.
+    expect(listTree(home)).toEqual([
+      "oauth1",
+      "oauth1/telegram-pairing.json",
+      "oauth2",
+      "oauth2/slack-pairing.json",
+      "state",
+      "state/moltbot",
+      "state/moltbot/slack-codes.json",
+      "state/moltbot/telegram-codes.json",
+    ]);
     const listed = await runJson<{ channels: { channel: string }[] }>(["pairing", "list"], {
       stateDir,
       env: { HOME: home, MOLTBOT_OAUTH_DIR: oauth1 },

@@ -1,3 +1,4 @@
+import { publicKeyFingerprint } from "../../src/core/fingerprint.js";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -62,7 +63,7 @@ describe("devices approve --latest on a real terminal", () => {
     } else {
       expect(run.status).toBe(1);
       expect(screen).toContain(
-        `moltbot: Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request run: moltbot --state-dir ${stateDir} devices approve r1\n`,
+        `moltbot: Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request (and only while it presents this key) run: moltbot --state-dir ${stateDir} devices approve r1 --expect-fingerprint ${publicKeyFingerprint("pk")}\n`,
       );
       expect(fs.existsSync(devicesFile(stateDir, "paired.json"))).toBe(false);
       expect(Object.keys(readJsonFile<object>(pending))).toEqual(["r1"]);
@@ -77,7 +78,7 @@ describe("devices approve --latest on a real terminal", () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^Newest pending request r1:\n/);
     expect(run.stderr).toBe(
-      'moltbot: Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request run: moltbot devices approve r1\n',
+      `moltbot: Not approved: --latest needs confirmation (answer "y" on a terminal, or pass --yes). To approve this request (and only while it presents this key) run: moltbot devices approve r1 --expect-fingerprint ${publicKeyFingerprint("pk")}\n`,
     );
     expect(run.stderr).not.toContain("[y/N]");
     expect(fs.readFileSync(pending, "utf8")).toBe(before);

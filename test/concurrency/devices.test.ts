@@ -4,6 +4,25 @@ import { createStoreContext } from "../../src/store/context.js";
 import { approveDevice, listDevices, requestDevice } from "../../src/store/device-store.js";
 import { listTree, readJsonFile, runJson, tempStateDir } from "../helpers.js";
 
+interface LogEntry {
+  seq: number;
+  action: string;
+  deviceId?: string;
+}
+
+/**
+ * The decision log after the race: `moltbot log --verify` holds (every line in order, chained, ending
+ * where its head says), and it has exactly the decisions that were acknowledged.
+ */
+async function verifiedLog(stateDir: string): Promise<LogEntry[]> {
+  const verified = await runJson<{ ok: boolean; entries: number }>(["log", "--verify"], { stateDir });
+  expect(verified.code, verified.stdout).toBe(0);
+  const { entries } = (await runJson<{ entries: LogEntry[] }>(["log"], { stateDir })).json;
+  expect(verified.json).toMatchObject({ ok: true, entries: entries.length });
+  expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
+  return entries;
+}
+
 // Real processes racing on real files: proper-lockfile and the atomic rename are what is under
 // test (the gateway's own device store, without a cross-process lock, kept 10 of 24 requests).
 // Bounded: 24 processes at once, each with a 25 s kill timer, and the lock wait capped at 20 s.
@@ -85,6 +104,9 @@ describe("device pairing under concurrent processes", () => {
     expect(readPending(stateDir)).toEqual({});
     expect(listDevices(ctx).pending).toEqual([]);
     expectOnlyStoreFiles(stateDir);
+    const entries = await verifiedLog(stateDir);
+    expect(entries.map((entry) => entry.action)).toEqual(Array(PROCESSES).fill("devices.approve"));
+    expect(entries.map((entry) => entry.deviceId).sort()).toEqual(requests.map((request) => request.deviceId).sort());
     console.info(`[concurrency] ${PROCESSES} devices approve processes: ${wallMs} ms wall`);
   });
 
@@ -129,5 +151,10 @@ describe("device pairing under concurrent processes", () => {
         .sort(),
     ).toEqual(Array.from({ length: 8 }, (_, i) => `late-${i}`).sort());
     expectOnlyStoreFiles(stateDir);
+    // 8 approvals in setup, then 8 approvals and 8 rotations in the race (requests are not decisions).
+    const entries = await verifiedLog(stateDir);
+    expect(entries.filter((entry) => entry.action === "devices.approve")).toHaveLength(16);
+    expect(entries.filter((entry) => entry.action === "devices.rotate")).toHaveLength(8);
+    expect(entries).toHaveLength(24);
   });
 });

@@ -4,6 +4,23 @@ import { createStoreContext } from "../../src/store/context.js";
 import { listAllDmRequests, listDmRequests, readDmAllowlist, requestDmPairing } from "../../src/store/dm-store.js";
 import { listTree, readJsonFile, runJson, tempStateDir } from "../helpers.js";
 
+interface LogEntry {
+  seq: number;
+  action: string;
+  channel?: string;
+  senderId?: string;
+}
+
+/** `moltbot log --verify` holds after the race; the entries, to compare with what was acknowledged. */
+async function verifiedLog(stateDir: string): Promise<LogEntry[]> {
+  const verified = await runJson<{ ok: boolean; entries: number }>(["log", "--verify"], { stateDir });
+  expect(verified.code, verified.stdout).toBe(0);
+  const { entries } = (await runJson<{ entries: LogEntry[] }>(["log"], { stateDir })).json;
+  expect(verified.json).toMatchObject({ ok: true, entries: entries.length });
+  expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
+  return entries;
+}
+
 // Real processes racing on real files: the lock and the atomic rename are what is under test.
 // Bounded: at most 18 processes at once, each with a 25 s kill timer, and the lock wait capped.
 const env = { MOLTBOT_LOCK_TIMEOUT_MS: "20000" };
@@ -34,8 +51,15 @@ describe("DM pairing under concurrent processes", () => {
     expect(file.requests.map((r) => r.id).sort()).toEqual(created.map((r) => r.id).sort());
     expect(file.requests.map((r) => r.code).sort()).toEqual(created.map((r) => r.code).sort());
     expect(new Set(file.requests.map((r) => r.code)).size).toBe(3);
-    // No lock directory and no write-file-atomic temp file is left behind.
-    expect(listTree(stateDir)).toEqual(["credentials", "credentials/telegram-pairing.json"]);
+    // No lock directory and no temp file is left behind; the code history has the 3 codes, hashed.
+    expect(listTree(stateDir)).toEqual([
+      "credentials",
+      "credentials/telegram-pairing.json",
+      "moltbot",
+      "moltbot/telegram-codes.json",
+    ]);
+    const history = readJsonFile<{ codes: { id: string }[] }>(path.join(stateDir, "moltbot", "telegram-codes.json"));
+    expect(history.codes.map((record) => record.id).sort()).toEqual(created.map((r) => r.id).sort());
   });
 
   it("18 simultaneous approvals across six channels lose nothing: all 18 allowlisted, nothing pending", async () => {
@@ -68,6 +92,11 @@ describe("DM pairing under concurrent processes", () => {
     }
     expect(listAllDmRequests(ctx)).toEqual({ channels: [], errors: [] });
     expect(listTree(stateDir).filter((entry) => entry.endsWith(".lock") || /\.json\.\d+/.test(entry))).toEqual([]);
+    // One line per approval, each sender once, in a log that verifies.
+    const entries = await verifiedLog(stateDir);
+    expect(entries.map((entry) => `${entry.channel}/${entry.senderId}`).sort()).toEqual(
+      approvals.map((approval) => `${approval.channel}/${approval.sender}`).sort(),
+    );
   });
 
   it("approvals racing new requests on one channel: every approval lands and the cap still holds", async () => {
@@ -91,5 +120,6 @@ describe("DM pairing under concurrent processes", () => {
     expect(pending.sort()).toEqual(created.sort());
     expect(pending.length).toBeLessThanOrEqual(3);
     expect(requested.every((result) => ["created", "capped"].includes(result.json.status))).toBe(true);
+    expect((await verifiedLog(stateDir)).map((entry) => entry.senderId).sort()).toEqual(["a", "b", "c"]);
   });
 });

@@ -1,3 +1,4 @@
+import { publicKeyFingerprint } from "../../src/core/fingerprint.js";
 import { describe, expect, it } from "vitest";
 import {
   DEVICE_REQUEST_TTL_MS,
@@ -56,6 +57,7 @@ describe("device request", () => {
       requestId: request.requestId,
       deviceId: "phone-1",
       publicKey: "pk-phone-1",
+      fingerprint: publicKeyFingerprint("pk-phone-1"),
       displayName: "Ada's phone",
       platform: "ios",
       role: "node",
@@ -65,7 +67,9 @@ describe("device request", () => {
       isRepair: false,
       ts: T0,
     });
-    expect(out.pending).toEqual({ [request.requestId]: request });
+    // The fingerprint is shown, never stored: it is computed from the key on every read.
+    const { fingerprint: _shown, ...stored } = request;
+    expect(out.pending).toEqual({ [request.requestId]: stored });
   });
 
   it("the same device asking again while live gets its request back, up to exactly 5 minutes", () => {
@@ -338,7 +342,11 @@ describe("device approve", () => {
     expect(token).toEqual({ token: token.token, role: "node", scopes: ["a", "b"], createdAtMs: T0 + 500 });
     expect(out.result).toEqual({
       requestId,
-      device: { ...device, tokens: [{ role: "node", scopes: ["a", "b"], createdAtMs: T0 + 500 }] },
+      device: {
+        ...device,
+        fingerprint: publicKeyFingerprint(device.publicKey),
+        tokens: [{ role: "node", scopes: ["a", "b"], createdAtMs: T0 + 500 }],
+      },
       issuedRole: "node",
     });
     expect(JSON.stringify(out.result)).not.toContain(token.token);

@@ -39,16 +39,41 @@ interface Acked {
 
 const keyOf = (channel: string, sender: string) => `${channel}/${sender}`;
 
+interface ErrorDoc {
+  error: { code: string; message: string };
+}
+
+interface LogEntry {
+  seq: number;
+  action: string;
+  channel?: string;
+  senderId?: string;
+  deviceId?: string;
+  recovered?: string;
+}
+
+/** `moltbot log --verify` holds on the state dir (a decision a crash left unfinished is allowed); the entries. */
+async function expectVerifiedLog(stateDir: string): Promise<LogEntry[]> {
+  const verify = await moltbot(["log", "--verify", "--json"], { stateDir, env: ENV });
+  expect(verify.code, verify.stdout).toBe(0);
+  const listed = await moltbot(["log", "--json"], { stateDir, env: ENV });
+  const entries = (JSON.parse(listed.stdout) as { entries: LogEntry[] }).entries;
+  expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, entries: entries.length });
+  return entries;
+}
+
 describe("crashes", () => {
   it("writers SIGKILLed at random moments never leave an unparsable file or lose an acknowledged request or approval", async () => {
     const stateDir = tempStateDir();
     const ctx = createStoreContext({ stateDir, env: {} });
     const credentials = path.join(stateDir, "credentials");
+    const moltbotDir = path.join(stateDir, "moltbot");
     const random = seededFloat(SEED);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
     const requested = new Map<string, Acked>(); // acknowledged requests, by channel/sender
     const mustBeAllowed = new Set<string>(); // acknowledged approvals (and "already allowed" answers)
+    const acknowledgedApprovals = new Set<string>(); // approvals that exited 0: each must have its log line
     const figures = {
       rounds: 0,
       spawned: 0,
@@ -58,6 +83,8 @@ describe("crashes", () => {
       locksLeft: 0,
       tempsLeft: 0,
       fileChecks: 0,
+      logLines: 0,
+      recoveredLines: 0,
     };
     let nextSender = 1000;
 
@@ -132,8 +159,9 @@ describe("crashes", () => {
           return;
         }
         if (task.verb === "approve" && outcome.code === 1) {
-          // A killed approve finished both writes before dying: the request is gone, the sender allowed.
-          expect(JSON.parse(outcome.stdout)).toMatchObject({ error: { code: "NOT_FOUND" } });
+          // A killed approve finished both writes before dying: the request is gone, the sender allowed
+          // (said exactly when the code history recorded it).
+          expect(["NOT_FOUND", "ALREADY_APPROVED"]).toContain((JSON.parse(outcome.stdout) as ErrorDoc).error.code);
           return;
         }
         expect(outcome.code, `${task.verb} ${task.sender}: ${outcome.stdout}${outcome.stderr}`).toBe(0);
@@ -143,6 +171,7 @@ describe("crashes", () => {
         if (task.verb === "approve") {
           expect(result.id).toBe(task.sender);
           mustBeAllowed.add(key);
+          acknowledgedApprovals.add(key);
         } else if (result.status === "allowed") {
           mustBeAllowed.add(key);
         } else {
@@ -154,14 +183,16 @@ describe("crashes", () => {
         }
       });
 
-      // Every process of the round is dead: what is left on disk is what a crash leaves.
-      const names = fs.existsSync(credentials) ? fs.readdirSync(credentials) : [];
-      for (const name of names) {
-        if (name.endsWith(".lock")) {
-          figures.locksLeft++;
-          backdate(path.join(credentials, name), 60_000);
-        } else if (/\.json\.moltbot-[0-9a-f]{32}\.tmp$/.test(name)) {
-          figures.tempsLeft++;
+      // Every process of the round is dead: what is left on disk is what a crash leaves (moltbot's own
+      // records included: the decision log's head and the code history have locks too).
+      for (const dir of [credentials, moltbotDir]) {
+        for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+          if (name.endsWith(".lock")) {
+            figures.locksLeft++;
+            backdate(path.join(dir, name), 60_000);
+          } else if (/\.json\.moltbot-[0-9a-f]{32}\.tmp$/.test(name)) {
+            figures.tempsLeft++;
+          }
         }
       }
       checkStore();
@@ -175,17 +206,24 @@ describe("crashes", () => {
     );
     finals.forEach((outcome, index) => {
       const acked = open[index]!;
-      // NOT_FOUND only when a killed approve already completed (its sender is then allowed).
+      // Exit 1 only when a killed approve already completed (its sender is then allowed): the code
+      // is then answered as ALREADY_APPROVED when the code history had recorded it, else NOT_FOUND.
       expect([0, 1], outcome.stdout).toContain(outcome.code);
+      if (outcome.code === 1) {
+        expect(["NOT_FOUND", "ALREADY_APPROVED"]).toContain((JSON.parse(outcome.stdout) as ErrorDoc).error.code);
+      }
       mustBeAllowed.add(keyOf(acked.channel, acked.sender));
+      if (outcome.code === 0) acknowledgedApprovals.add(keyOf(acked.channel, acked.sender));
     });
     checkStore();
     for (const acked of requested.values()) expect(mustBeAllowed.has(keyOf(acked.channel, acked.sender))).toBe(true);
 
     // Leftovers of the crashes are doctor's to clean: once older than the stale time, only
     // warnings (stale locks, temp files), never an unreadable file; --fix leaves a healthy store.
-    for (const name of fs.readdirSync(credentials)) {
-      if (/\.json\.moltbot-[0-9a-f]{32}\.tmp$/.test(name)) backdate(path.join(credentials, name), 60_000);
+    for (const dir of [credentials, moltbotDir]) {
+      for (const name of fs.readdirSync(dir)) {
+        if (/\.json\.moltbot-[0-9a-f]{32}\.tmp$/.test(name)) backdate(path.join(dir, name), 60_000);
+      }
     }
     const diagnosis = await moltbot(["doctor", "--json"], { stateDir, env: ENV });
     const report = JSON.parse(diagnosis.stdout) as { ok: boolean; findings: { problem: string; severity: string }[] };
@@ -193,6 +231,18 @@ describe("crashes", () => {
     const fixed = await moltbot(["doctor", "--fix", "--json"], { stateDir, env: ENV });
     expect(fixed.code, fixed.stdout).toBe(0);
     expect(fs.readdirSync(credentials).filter((name) => !name.endsWith(".json"))).toEqual([]);
+    expect(fs.readdirSync(moltbotDir).filter((name) => !/\.jsonl?$/.test(name))).toEqual([]);
+
+    // The decision log after all those crashes: it verifies, every acknowledged approval has its
+    // line, and no approval line lacks its change (the sender is on the allowlist).
+    const log = await expectVerifiedLog(stateDir);
+    const logged = new Set(
+      log.filter((entry) => entry.action === "pairing.approve").map((entry) => keyOf(entry.channel!, entry.senderId!)),
+    );
+    for (const key of acknowledgedApprovals) expect(logged, `acknowledged approval ${key} has no line`).toContain(key);
+    for (const key of logged) expect(mustBeAllowed, `line without its approval: ${key}`).toContain(key);
+    figures.logLines = log.length;
+    figures.recoveredLines = log.filter((entry) => entry.recovered !== undefined).length;
 
     expect(figures.killed).toBeGreaterThan(ROUNDS);
     expect(figures.acknowledged).toBeGreaterThan(ROUNDS * 2);
@@ -207,7 +257,8 @@ describe("crashes", () => {
     const devices = path.join(stateDir, "devices");
     const random = seededFloat(SEED + 1);
     const requested = new Map<string, string>(); // deviceId -> requestId, acknowledged
-    const approved = new Set<string>(); // deviceIds whose approval was acknowledged
+    const approved = new Set<string>(); // deviceIds whose approval was acknowledged (or found done)
+    const acknowledged = new Set<string>(); // approvals that exited 0: each must have its log line
     const figures = { rounds: 0, spawned: 0, killed: 0, acknowledged: 0, lockTimeouts: 0, locksLeft: 0, fileChecks: 0 };
     let nextDevice = 1;
 
@@ -273,13 +324,17 @@ describe("crashes", () => {
         expect(outcome.code, `${task.args.join(" ")}: ${outcome.stdout}${outcome.stderr}`).toBe(0);
         figures.acknowledged++;
         const result = JSON.parse(outcome.stdout) as { request?: { requestId: string }; device?: unknown };
-        if (task.args[1] === "approve") approved.add(task.deviceId);
-        else requested.set(task.deviceId, result.request!.requestId);
+        if (task.args[1] === "approve") {
+          approved.add(task.deviceId);
+          acknowledged.add(task.deviceId);
+        } else requested.set(task.deviceId, result.request!.requestId);
       });
-      for (const name of fs.existsSync(devices) ? fs.readdirSync(devices) : []) {
-        if (!name.endsWith(".lock")) continue;
-        figures.locksLeft++;
-        backdate(path.join(devices, name), 60_000);
+      for (const dir of [devices, path.join(stateDir, "moltbot")]) {
+        for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+          if (!name.endsWith(".lock")) continue;
+          figures.locksLeft++;
+          backdate(path.join(dir, name), 60_000);
+        }
       }
       checkStore();
     }
@@ -291,8 +346,16 @@ describe("crashes", () => {
     finals.forEach((outcome, index) => {
       expect([0, 1], outcome.stdout).toContain(outcome.code);
       approved.add(open[index]![0]);
+      if (outcome.code === 0) acknowledged.add(open[index]![0]);
     });
     checkStore();
+    // Every acknowledged approval has its line; every approval line its pairing.
+    const log = await expectVerifiedLog(stateDir);
+    const logged = new Set(log.filter((entry) => entry.action === "devices.approve").map((entry) => entry.deviceId!));
+    for (const deviceId of acknowledged) expect(logged, `approval of ${deviceId} has no line`).toContain(deviceId);
+    const paired = ctx.backend.read(DEVICE_PAIRED, {}).state;
+    for (const deviceId of logged)
+      expect(Object.hasOwn(paired, deviceId), `line without pairing: ${deviceId}`).toBe(true);
     expect(figures.killed).toBeGreaterThan(ROUNDS / 2);
     console.log(
       `device crash figures: ${JSON.stringify({ seed: SEED + 1, ...figures, requestsAcknowledged: requested.size, finalApprovals: open.length })}`,

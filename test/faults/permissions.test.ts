@@ -77,9 +77,13 @@ describe("permissions", () => {
     expect((await moltbot(["pairing", "approve", "telegram", approved], { stateDir })).code).toBe(0);
     const code = await codeOf(stateDir, "333");
     const credentials = path.join(stateDir, "credentials");
-    // Root-owned and world-readable, not writable by nobody (or 0555 for a non-root runner).
-    for (const dir of [stateDir, credentials]) fs.chmodSync(dir, RUNNING_AS_ROOT ? 0o755 : 0o555);
-    for (const name of fs.readdirSync(credentials)) fs.chmodSync(path.join(credentials, name), 0o644);
+    const own = path.join(stateDir, "moltbot");
+    // Root-owned and world-readable, not writable by nobody (or 0555 for a non-root runner);
+    // moltbot's own records (decision log, code history) alike.
+    for (const dir of [stateDir, credentials, own]) fs.chmodSync(dir, RUNNING_AS_ROOT ? 0o755 : 0o555);
+    for (const dir of [credentials, own]) {
+      for (const name of fs.readdirSync(dir)) fs.chmodSync(path.join(dir, name), 0o644);
+    }
     const before = fingerprint(stateDir);
 
     const list = await moltbot(["pairing", "list", "telegram", "--json"], { stateDir, ...gateway });

@@ -154,6 +154,35 @@ describe("every command on an OpenClaw SQLite state", () => {
   });
 });
 
+describe("pairing wait on an OpenClaw SQLite state", () => {
+  it.each([
+    ["file-system notifications (the database's directory)", {}],
+    ["polling", { MOLTBOT_WATCH_POLL_MS: "50" }],
+  ])("with %s: a request written by another process is printed; one already pending is not", async (_name, env) => {
+    const stateDir = seedSqlite();
+    const child = spawn(process.execPath, [BIN, "pairing", "wait", "telegram", "--timeout", "15s", "--json"], {
+      env: cliEnv(stateDir, env),
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const output = collectOutput(child);
+    // Started once it says it waits (the baseline, 111 and 222, is read by then).
+    await new Promise<void>((resolve, reject) => {
+      let seen = "";
+      child.stderr.on("data", (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes("Waiting up to")) resolve();
+      });
+      child.on("close", () => reject(new Error(`exited before waiting: ${seen}`)));
+    });
+    expect((await runMoltbot(["pairing", "request", "telegram", "111"], { stateDir })).code).toBe(0);
+    const fresh = await runJson<{ code: string }>(["pairing", "request", "telegram", "333"], { stateDir });
+    const result = await output;
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ channel: "telegram", id: "333", code: fresh.json.code });
+  });
+});
+
 describe("shell completion on an OpenClaw SQLite state", () => {
   it("offers the codes and device ids stored in the database, read without a lock", async () => {
     const stateDir = seedSqlite();

@@ -13,6 +13,7 @@ import { dbPath, iso, openclawState, query } from "./helpers.js";
 
 interface Report {
   ok: boolean;
+  store: { stateDir: string; source: string; generation: string };
   findings: { file: string; problem: string; fixed: boolean; severity: string }[];
 }
 
@@ -21,8 +22,10 @@ const problems = (report: Report) => report.findings.filter((finding) => finding
 
 describe("doctor on an OpenClaw SQLite state", () => {
   it("a healthy state is ok (exit 0) and named: schema, journal, and the backend that serves it", async () => {
-    const result = await doctor(openclawState());
+    const stateDir = openclawState();
+    const result = await doctor(stateDir);
     expect(result.code).toBe(0);
+    expect(result.json.store).toEqual({ stateDir, source: "$MOLTBOT_STATE_DIR", generation: "openclaw-sqlite" });
     expect(problems(result.json)).toEqual([]);
     expect(result.json.findings[0]!.problem).toBe(
       "OpenClaw's SQLite state (schema 18, journal wal): moltbot reads and writes it with its SQLite backend",

@@ -82,7 +82,13 @@ describe("device store on disk", () => {
     await requestDevice(ctx, { deviceId: "d", publicKey: "pk", role: "node" });
     spy.writes.length = 0;
     await approveDevice(ctx, { id: "d" });
-    expect(spy.writes).toEqual(["devices/paired.json", "devices/pending.json"]);
+    // Around them, the decision log's head: its journal first, then moved past the appended line.
+    expect(spy.writes).toEqual([
+      "moltbot/decisions.head.json",
+      "devices/paired.json",
+      "devices/pending.json",
+      "moltbot/decisions.head.json",
+    ]);
   });
 
   it("keeps fields it does not know, in both files and in tokens", async () => {

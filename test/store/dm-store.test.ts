@@ -97,8 +97,13 @@ describe("request on disk", () => {
         "",
       ].join("\n"),
     );
-    // No lock directory or temp file is left behind.
-    expect(listTree(stateDir)).toEqual(["credentials", "credentials/telegram-pairing.json"]);
+    // No lock directory or temp file is left behind; moltbot's code history (hashes only) is beside it.
+    expect(listTree(stateDir)).toEqual([
+      "credentials",
+      "credentials/telegram-pairing.json",
+      "moltbot",
+      "moltbot/telegram-codes.json",
+    ]);
   });
 
   it("writes into MOLTBOT_OAUTH_DIR when set", async () => {
@@ -108,7 +113,14 @@ describe("request on disk", () => {
       channel: "slack",
       senderId: "U1",
     });
-    expect(listTree(root)).toEqual(["oauth", "oauth/slack-pairing.json"]);
+    // moltbot's own records stay in the state dir.
+    expect(listTree(root)).toEqual([
+      "oauth",
+      "oauth/slack-pairing.json",
+      "state",
+      "state/moltbot",
+      "state/moltbot/slack-codes.json",
+    ]);
     expect(fileMode(oauth)).toBe(0o700);
   });
 
@@ -240,7 +252,14 @@ describe("approve on disk", () => {
       id: "tg:777",
       message: "Moltbot access approved. Send a message to start chatting.",
     });
-    expect(spy.writes).toEqual(["telegram-allowFrom.json", "telegram-pairing.json"]);
+    // Allowlist before pending; the decision log's head journals the line first and moves past it last.
+    expect(spy.writes).toEqual([
+      "decisions.head.json",
+      "telegram-codes.json",
+      "telegram-allowFrom.json",
+      "telegram-pairing.json",
+      "decisions.head.json",
+    ]);
     const allowFile = path.join(stateDir, "credentials", "telegram-allowFrom.json");
     expect(fs.readFileSync(allowFile, "utf8")).toBe('{\n  "version": 1,\n  "allowFrom": [\n    "777"\n  ]\n}\n');
     expect(fileMode(allowFile)).toBe(0o600);
@@ -354,7 +373,15 @@ describe("reject, allowlist and revoke on disk", () => {
       code,
       id: "user:42",
     });
-    expect(listTree(stateDir)).toEqual(["credentials", "credentials/discord-pairing.json"]);
+    // The rejection is in the decision log, and the code's fate in the code history.
+    expect(listTree(stateDir)).toEqual([
+      "credentials",
+      "credentials/discord-pairing.json",
+      "moltbot",
+      "moltbot/decisions.head.json",
+      "moltbot/decisions.jsonl",
+      "moltbot/discord-codes.json",
+    ]);
     expect(listDmRequests(ctx, "discord").requests).toEqual([]);
   });
 

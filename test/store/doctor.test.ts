@@ -192,9 +192,11 @@ describe("doctor names the generation and explains OpenClaw's migration", () => 
     expect((await runDoctor(ctx, { fix: false })).store.generation).toBe("clawdbot-json");
     write(path.join(stateDir, "credentials", "telegram-work-allowFrom.json"), { version: 1, allowFrom: ["2"] });
     expect((await runDoctor(ctx, { fix: false })).store.generation).toBe("openclaw-json-accounts");
+    // The SQLite generation is the SQLite backend's to name (test/sqlite/doctor.test.ts): a store
+    // chosen as JSON (MOLTBOT_STORE=json) is named by the JSON files it reads.
     fs.mkdirSync(path.join(stateDir, "state"), { mode: 0o700 });
     fs.writeFileSync(path.join(stateDir, "state", "openclaw.sqlite"), "");
-    expect((await runDoctor(ctx, { fix: false })).store.generation).toBe("openclaw-sqlite");
+    expect((await runDoctor(ctx, { fix: false })).store.generation).toBe("openclaw-json-accounts");
   });
 
   it("a request naming its account marks OpenClaw's JSON generation", async () => {

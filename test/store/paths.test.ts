@@ -98,12 +98,13 @@ describe("state directory precedence", () => {
 });
 
 describe("derived directories", () => {
-  it("credentials, devices and nodes live under the state dir by default", () => {
+  it("credentials, devices, nodes and moltbot's own records live under the state dir by default", () => {
     expect(resolve({ stateDir: "/s" })).toEqual({
       stateDir: "/s",
       credentialsDir: "/s/credentials",
       devicesDir: "/s/devices",
       nodesDir: "/s/nodes",
+      moltbotDir: "/s/moltbot",
       source: "--state-dir",
     });
   });

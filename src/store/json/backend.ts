@@ -62,6 +62,7 @@ const CHANNELS_LONGEST_FIRST = [...CHANNEL_NAMES].sort((a, b) => b.length - a.le
 
 /** The record key a file name in a store directory stands for, if any. */
 export function keyOfFile(record: RecordKind<unknown>, name: string): RecordKey | undefined {
+  if (record.json.keyOf) return record.json.keyOf(name);
   if (record.json.dir !== "credentialsDir") return name === record.json.file({}) ? {} : undefined;
   const suffix = record.name === "dm-pending" ? "-pairing.json" : "-allowFrom.json";
   if (!name.endsWith(suffix)) return undefined;

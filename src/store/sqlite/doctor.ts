@@ -15,6 +15,7 @@ import {
 import { isRequestLive, parseMaxPending } from "../../core/dm-pairing.js";
 import { isMoltbotError, type MoltbotError } from "../../errors.js";
 import { gatewayConfigFindings } from "../../notify/config-check.js";
+import { runAsCommand, shellQuote, type CommandStore } from "../../core/shell.js";
 import { DEVICE_PENDING, DM_PENDING, singleRecord, type EntryCounts, type RecordKind } from "../catalogue.js";
 import type { StoreContext } from "../context.js";
 import { migrationFacts, type DoctorFinding, type DoctorReport } from "../doctor.js";
@@ -76,6 +77,8 @@ export interface CoordinatorFacts {
 
 export interface SqliteDoctorFacts {
   now: number;
+  /** The store checked: commands in findings name it. */
+  store: CommandStore;
   euid: number;
   maxPending: number;
   database: string;
@@ -97,6 +100,7 @@ const plural = (count: number, one: string, many: string) => `${count} ${count =
 export function diagnoseSqlite(facts: SqliteDoctorFacts): Finding[] {
   const findings = diagnose({
     now: facts.now,
+    store: facts.store,
     euid: facts.euid,
     staleMs: 0,
     maxPending: facts.maxPending,
@@ -131,7 +135,7 @@ export function diagnoseSqlite(facts: SqliteDoctorFacts): Finding[] {
     if (stateDirUid && file.uid !== stateDirUid.uid) {
       findings.push({
         file: file.path,
-        problem: `is owned by uid ${file.uid} but its directory belongs to uid ${stateDirUid.uid} (a "sudo" leftover?): the gateway may not be able to open the database; run "sudo chown -h ${stateDirUid.uid}:${stateDirUid.gid} ${file.path}"`,
+        problem: `is owned by uid ${file.uid} but its directory belongs to uid ${stateDirUid.uid} (a "sudo" leftover?): the gateway may not be able to open the database; run "sudo chown -h ${stateDirUid.uid}:${stateDirUid.gid} ${shellQuote(file.path)}"`,
         severity: "error",
       });
     }
@@ -458,6 +462,7 @@ export async function gatherSqliteFacts(ctx: StoreContext): Promise<SqliteDoctor
     !dirs.some((dir) => dir.isSymlink && dir.path !== ctx.paths.stateDir);
   const facts: SqliteDoctorFacts = {
     now,
+    store: ctx.paths,
     euid: process.geteuid?.() ?? -1,
     maxPending,
     database,
@@ -552,7 +557,7 @@ export async function runSqliteDoctor(ctx: StoreContext, options: { fix: boolean
       // The coordinator directory is the caller's own (checked above), not the store's.
       const fixes = finding.fix.type === "chmod" ? finding.fix.path : finding.file;
       if (refusal && fixes !== facts.coordinator?.dir) {
-        target.problem = `${target.problem}; not fixed: moltbot does not change another user's store${refusal.runAs !== undefined ? ` — run it as ${refusal.runAs} (sudo -u ${refusal.runAs} moltbot --state-dir ${ctx.paths.stateDir} doctor --fix)` : ""}`;
+        target.problem = `${target.problem}; not fixed: moltbot does not change another user's store${refusal.runAs !== undefined ? ` — run it as ${refusal.runAs} (${runAsCommand(refusal.runAs, ctx.paths, ["doctor", "--fix"])})` : ""}`;
         continue;
       }
       try {
