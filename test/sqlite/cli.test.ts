@@ -93,6 +93,23 @@ const COMMANDS: [string, string[], string?][] = [
   ["devices verify (wrong)", ["devices", "verify", "--device", "p1", "--role", "node"], "wrong"],
   ["nodes pending", ["nodes", "pending"]],
   ["nodes approve (none)", ["nodes", "approve", "n1"]],
+  // Issue 16's verbs: moltbot's own records stay JSON files under <state>/moltbot/ on either store.
+  [
+    "pairing approve --expect-id",
+    ["pairing", "approve", "telegram", "ABCD2345", "--expect-id", "111", "--reason", "ok"],
+  ],
+  ["pairing approve --expect-id (other sender)", ["pairing", "approve", "telegram", "ABCD2345", "--expect-id", "222"]],
+  ["pairing block", ["pairing", "block", "telegram", "111", "--reason", "spam"]],
+  ["pairing unblock (not blocked)", ["pairing", "unblock", "telegram", "111"]],
+  ["pairing blocked", ["pairing", "blocked"]],
+  [
+    "devices approve --expect-fingerprint (wrong)",
+    ["devices", "approve", "r1", "--expect-fingerprint", "0000-0000-0000-0000-0000"],
+  ],
+  ["devices rename", ["devices", "rename", "p1", "Kitchen"]],
+  ["devices clear --pending --yes", ["devices", "clear", "--pending", "--yes"]],
+  ["log", ["log"]],
+  ["log --verify", ["log", "--verify"]],
 ];
 
 /** The shape of a document: keys in order, recursively; values reduced to their type. */
@@ -134,6 +151,33 @@ describe("every command on an OpenClaw SQLite state", () => {
       { device_id: "dev-1", approved_via: "owner" },
       { device_id: "p1", approved_via: null },
     ]);
+  });
+
+  it("issue 16's verbs change the database's rows, and their decisions are logged beside it", async () => {
+    const stateDir = seedSqlite();
+    expect((await runJson(["pairing", "block", "telegram", "222", "--reason", "spam"], { stateDir })).code).toBe(0);
+    expect(query(stateDir, "SELECT request_id FROM channel_pairing_requests ORDER BY request_id")).toEqual([
+      { request_id: "111" },
+    ]);
+    // The dropped code is answered as blocked, not as unknown; the other is approved only for its sender.
+    const dead = await runJson<{ error: { code: string } }>(["pairing", "approve", "telegram", "WXYZ6789"], {
+      stateDir,
+    });
+    expect(dead.json.error.code).toBe("BLOCKED");
+    expect(
+      (await runJson(["pairing", "approve", "telegram", "ABCD2345", "--expect-id", "111"], { stateDir })).code,
+    ).toBe(0);
+    expect((await runJson(["devices", "rename", "p1", "Kitchen"], { stateDir })).code).toBe(0);
+    expect(query(stateDir, "SELECT device_id, operator_label FROM device_pairing_paired")).toEqual([
+      { device_id: "p1", operator_label: "Kitchen" },
+    ]);
+    const log = await runJson<{ entries: { action: string }[] }>(["log"], { stateDir });
+    expect(log.json.entries.map((entry) => entry.action)).toEqual([
+      "pairing.block",
+      "pairing.approve",
+      "devices.rename",
+    ]);
+    expect((await runMoltbot(["log", "--verify"], { stateDir })).code).toBe(0);
   });
 
   it("doctor --json on a healthy state: ok, and the state named as OpenClaw's SQLite state", async () => {
