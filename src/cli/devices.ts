@@ -24,7 +24,7 @@ import {
   rotateDevice,
   verifyDevice,
 } from "../store/device-store.js";
-import { collect, slot, withHelp, type Run, type Runner, type Show, type Verb } from "./kit.js";
+import { collect, registerVerbs, slot, withHelp, type Run, type Runner, type Show, type Verb } from "./kit.js";
 import { escapeControl, formatAgo, renderTable } from "./output.js";
 
 const list = (values: readonly string[] | undefined): string =>
@@ -432,169 +432,181 @@ const REASON_HELP = "why, for the decision log (moltbot log); at most 500 charac
 
 const deviceOption = (description: string) => new Option("--device <id>", description).makeOptionMandatory();
 
-export function registerDevices(program: Command, run: Runner): void {
+export function registerDevices(program: Command, run: Runner, words?: readonly string[]): void {
   const devices = program
     .command("devices")
     .description("device pairing: approve which devices (phones, Macs, nodes) may join the gateway");
   withHelp(devices, { examples: ["moltbot devices list", "moltbot devices approve --latest"] });
 
-  withHelp(
-    devices
-      .command("list")
-      .description(
-        "show pending requests (newest first) and paired devices (most recently approved first); never token secrets",
-      )
-      .action(run(listVerb)),
-    { examples: ["moltbot devices list", "moltbot devices list --json | jq -r '.pending[].requestId'"] },
-  );
-
-  withHelp(
-    devices
-      .command("request")
-      .description("record a pairing request for a device (what the gateway does when an unknown device connects)")
-      .addOption(deviceOption("the device's id"))
-      // The option's first name, kept working for scripts written before --device was everywhere.
-      .addOption(new AliasOption("--device-id <id>", "device"))
-      .requiredOption("--public-key <key>", "the device's public key (base64url)")
-      .option("--name <name>", 'display name, e.g. "Ada\'s iPhone"')
-      .option("--platform <platform>", "platform, e.g. ios, macos, linux")
-      .option("--role <role>", "role requested, e.g. node or operator (a token is issued for it on approval)")
-      .option("--scope <scope>", "scope requested (repeatable)", collect)
-      .option("--remote-ip <ip>", "address the device connected from")
-      .action(run(requestVerb)),
-    {
-      examples: [
-        'moltbot devices request --device ada-iphone --public-key q8Vf2m0T1xvY8o0kLr3sJvW1rY5eQ6dZ7uC9bN4aH2E --name "Ada\'s iPhone" --role node',
-      ],
+  // One entry per verb; only the verb the command line names is built (kit.ts, registerVerbs).
+  registerVerbs(devices, words, {
+    list: () => {
+      withHelp(
+        devices
+          .command("list")
+          .description(
+            "show pending requests (newest first) and paired devices (most recently approved first); never token secrets",
+          )
+          .action(run(listVerb)),
+        { examples: ["moltbot devices list", "moltbot devices list --json | jq -r '.pending[].requestId'"] },
+      );
     },
-  );
-
-  withHelp(
-    devices
-      .command("approve [id]")
-      .description(
-        "approve a pending request by request id (or device id), or the newest one with --latest (asks first)",
-      )
-      .option("--latest", "approve the newest pending request, after showing it and asking y/N")
-      .option("-y, --yes", "with --latest: approve without asking")
-      .option(
-        "--expect-fingerprint <fp>",
-        "approve only if the request's key still has this fingerprint (devices list)",
-      )
-      .option("--reason <text>", REASON_HELP)
-      .action(run(approveVerb)),
-    {
-      examples: [
-        "moltbot devices approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70",
-        "moltbot devices approve --latest",
-        "moltbot devices approve --latest --yes --json",
-        "moltbot devices approve ada-iphone --expect-fingerprint 3fa9-1c2e-8b0d-77a1-c4e2",
-      ],
+    request: () => {
+      withHelp(
+        devices
+          .command("request")
+          .description("record a pairing request for a device (what the gateway does when an unknown device connects)")
+          .addOption(deviceOption("the device's id"))
+          // The option's first name, kept working for scripts written before --device was everywhere.
+          .addOption(new AliasOption("--device-id <id>", "device"))
+          .requiredOption("--public-key <key>", "the device's public key (base64url)")
+          .option("--name <name>", 'display name, e.g. "Ada\'s iPhone"')
+          .option("--platform <platform>", "platform, e.g. ios, macos, linux")
+          .option("--role <role>", "role requested, e.g. node or operator (a token is issued for it on approval)")
+          .option("--scope <scope>", "scope requested (repeatable)", collect)
+          .option("--remote-ip <ip>", "address the device connected from")
+          .action(run(requestVerb)),
+        {
+          examples: [
+            'moltbot devices request --device ada-iphone --public-key q8Vf2m0T1xvY8o0kLr3sJvW1rY5eQ6dZ7uC9bN4aH2E --name "Ada\'s iPhone" --role node',
+          ],
+        },
+      );
     },
-  );
-
-  withHelp(
-    devices
-      .command("reject <id>")
-      .description("drop a pending request (by request id or device id); an existing pairing is untouched")
-      .option("--reason <text>", REASON_HELP)
-      .action(run(rejectVerb)),
-    { examples: ["moltbot devices reject 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70"] },
-  );
-
-  withHelp(
-    devices
-      .command("rotate")
-      .description(
-        "issue a new token for a role of a paired device and print it (the only command that shows a secret)",
-      )
-      .addOption(deviceOption("the paired device's id"))
-      .requiredOption("--role <role>", "the role whose token to replace")
-      .option("--scope <scope>", "replace the token's scopes (repeatable)", collect)
-      .option("--reason <text>", REASON_HELP)
-      .action(run(rotateVerb)),
-    { examples: ["TOKEN=$(moltbot devices rotate --device ada-iphone --role node)"] },
-  );
-
-  withHelp(
-    devices
-      .command("revoke")
-      .description("revoke the token of a role of a paired device")
-      .addOption(deviceOption("the paired device's id"))
-      .requiredOption("--role <role>", "the role whose token to revoke")
-      .option("--reason <text>", REASON_HELP)
-      .action(run(revokeVerb)),
-    { examples: ["moltbot devices revoke --device ada-iphone --role operator"] },
-  );
-
-  withHelp(
-    devices
-      .command("remove [deviceId]")
-      .description("unpair a device and drop its pending requests (also: remove <deviceId>)")
-      .option("--device <id>", "the paired device's id")
-      .option("--reason <text>", REASON_HELP)
-      .action(run(removeVerb)),
-    { examples: ["moltbot devices remove --device ada-iphone"] },
-  );
-
-  withHelp(
-    devices
-      .command("rename [deviceId] [name]")
-      .description("label a paired device with your own name (1-64 characters), shown in listings")
-      .option("--device <id>", "the paired device's id")
-      .option("--name <name>", "the label")
-      .option("--reason <text>", REASON_HELP)
-      .action(run(renameVerb)),
-    {
-      examples: [
-        'moltbot devices rename ada-iphone "Ada\'s phone"',
-        'moltbot devices rename --device ada-iphone --name "Ada\'s phone"',
-      ],
+    approve: () => {
+      withHelp(
+        devices
+          .command("approve [id]")
+          .description(
+            "approve a pending request by request id (or device id), or the newest one with --latest (asks first)",
+          )
+          .option("--latest", "approve the newest pending request, after showing it and asking y/N")
+          .option("-y, --yes", "with --latest: approve without asking")
+          .option(
+            "--expect-fingerprint <fp>",
+            "approve only if the request's key still has this fingerprint (devices list)",
+          )
+          .option("--reason <text>", REASON_HELP)
+          .action(run(approveVerb)),
+        {
+          examples: [
+            "moltbot devices approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70",
+            "moltbot devices approve --latest",
+            "moltbot devices approve --latest --yes --json",
+            "moltbot devices approve ada-iphone --expect-fingerprint 3fa9-1c2e-8b0d-77a1-c4e2",
+          ],
+        },
+      );
+      completes(devices, "approve", { id: "device-request" });
     },
-  );
-
-  withHelp(
-    devices
-      .command("clear")
-      .description(
-        "remove every pending request (--pending) and/or every paired device (--paired); shows what would go without --yes",
-      )
-      .option("--pending", "drop every pending request")
-      .option("--paired", "unpair every device")
-      .option("-y, --yes", "really remove them (without it: print what would go, exit 1)")
-      .option("--reason <text>", REASON_HELP)
-      .action(run(clearVerb)),
-    {
-      notes: ["Exit status: 0 when removed, 1 (CONFIRMATION_REQUIRED) without --yes."],
-      examples: ["moltbot devices clear --pending", "moltbot devices clear --pending --paired --yes"],
+    reject: () => {
+      withHelp(
+        devices
+          .command("reject <id>")
+          .description("drop a pending request (by request id or device id); an existing pairing is untouched")
+          .option("--reason <text>", REASON_HELP)
+          .action(run(rejectVerb)),
+        { examples: ["moltbot devices reject 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70"] },
+      );
+      completes(devices, "reject", { id: "device-request" });
     },
-  );
-
-  withHelp(
-    devices
-      .command("verify")
-      .description(
-        'check a device token (typed at a "Token: " prompt without echo, or piped on stdin); the token is never printed',
-      )
-      .addOption(deviceOption("the paired device's id"))
-      .requiredOption("--role <role>", "the role the token is for")
-      .option("--scope <scope>", "a scope the token must allow (repeatable)", collect)
-      .action(run(verifyVerb)),
-    {
-      notes: ['Exit status: 0 valid, 1 not valid (reason on stderr, or {"ok":false,"reason"} with --json).'],
-      examples: [
-        'printf %s "$TOKEN" | moltbot devices verify --device ada-iphone --role node',
-        "moltbot devices verify --device ada-iphone --role node   # asks for the token",
-      ],
+    rotate: () => {
+      withHelp(
+        devices
+          .command("rotate")
+          .description(
+            "issue a new token for a role of a paired device and print it (the only command that shows a secret)",
+          )
+          .addOption(deviceOption("the paired device's id"))
+          .requiredOption("--role <role>", "the role whose token to replace")
+          .option("--scope <scope>", "replace the token's scopes (repeatable)", collect)
+          .option("--reason <text>", REASON_HELP)
+          .action(run(rotateVerb)),
+        { examples: ["TOKEN=$(moltbot devices rotate --device ada-iphone --role node)"] },
+      );
+      completes(devices, "rotate", { "--device": "paired-device" });
     },
-  );
-
-  // What each argument completes to in the shells (completion-engine.ts).
-  completes(devices, "approve", { id: "device-request" });
-  completes(devices, "reject", { id: "device-request" });
-  completes(devices, "rotate", { "--device": "paired-device" });
-  completes(devices, "revoke", { "--device": "paired-device" });
-  completes(devices, "remove", { deviceId: "paired-device", "--device": "paired-device" });
-  completes(devices, "verify", { "--device": "paired-device" });
-  completes(devices, "rename", { deviceId: "paired-device", "--device": "paired-device" });
+    revoke: () => {
+      withHelp(
+        devices
+          .command("revoke")
+          .description("revoke the token of a role of a paired device")
+          .addOption(deviceOption("the paired device's id"))
+          .requiredOption("--role <role>", "the role whose token to revoke")
+          .option("--reason <text>", REASON_HELP)
+          .action(run(revokeVerb)),
+        { examples: ["moltbot devices revoke --device ada-iphone --role operator"] },
+      );
+      completes(devices, "revoke", { "--device": "paired-device" });
+    },
+    remove: () => {
+      withHelp(
+        devices
+          .command("remove [deviceId]")
+          .description("unpair a device and drop its pending requests (also: remove <deviceId>)")
+          .option("--device <id>", "the paired device's id")
+          .option("--reason <text>", REASON_HELP)
+          .action(run(removeVerb)),
+        { examples: ["moltbot devices remove --device ada-iphone"] },
+      );
+      completes(devices, "remove", { deviceId: "paired-device", "--device": "paired-device" });
+    },
+    rename: () => {
+      withHelp(
+        devices
+          .command("rename [deviceId] [name]")
+          .description("label a paired device with your own name (1-64 characters), shown in listings")
+          .option("--device <id>", "the paired device's id")
+          .option("--name <name>", "the label")
+          .option("--reason <text>", REASON_HELP)
+          .action(run(renameVerb)),
+        {
+          examples: [
+            'moltbot devices rename ada-iphone "Ada\'s phone"',
+            'moltbot devices rename --device ada-iphone --name "Ada\'s phone"',
+          ],
+        },
+      );
+      completes(devices, "rename", { deviceId: "paired-device", "--device": "paired-device" });
+    },
+    clear: () => {
+      withHelp(
+        devices
+          .command("clear")
+          .description(
+            "remove every pending request (--pending) and/or every paired device (--paired); shows what would go without --yes",
+          )
+          .option("--pending", "drop every pending request")
+          .option("--paired", "unpair every device")
+          .option("-y, --yes", "really remove them (without it: print what would go, exit 1)")
+          .option("--reason <text>", REASON_HELP)
+          .action(run(clearVerb)),
+        {
+          notes: ["Exit status: 0 when removed, 1 (CONFIRMATION_REQUIRED) without --yes."],
+          examples: ["moltbot devices clear --pending", "moltbot devices clear --pending --paired --yes"],
+        },
+      );
+    },
+    verify: () => {
+      withHelp(
+        devices
+          .command("verify")
+          .description(
+            'check a device token (typed at a "Token: " prompt without echo, or piped on stdin); the token is never printed',
+          )
+          .addOption(deviceOption("the paired device's id"))
+          .requiredOption("--role <role>", "the role the token is for")
+          .option("--scope <scope>", "a scope the token must allow (repeatable)", collect)
+          .action(run(verifyVerb)),
+        {
+          notes: ['Exit status: 0 valid, 1 not valid (reason on stderr, or {"ok":false,"reason"} with --json).'],
+          examples: [
+            'printf %s "$TOKEN" | moltbot devices verify --device ada-iphone --role node',
+            "moltbot devices verify --device ada-iphone --role node   # asks for the token",
+          ],
+        },
+      );
+      completes(devices, "verify", { "--device": "paired-device" });
+    },
+  });
 }

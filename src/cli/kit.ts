@@ -168,7 +168,7 @@ export function createRunner(io: CliIO, onExit: (status: number) => void, argv: 
           verb.human(result, {
             out: io.out,
             err: io.err,
-            c: colors(io),
+            c: await colors(io),
             columns: io.columns,
             now: io.now ?? Date.now,
             next,
@@ -234,6 +234,23 @@ export interface HelpExtras {
 }
 
 const helpExtras = new WeakMap<Command, HelpExtras>();
+
+/**
+ * Register a noun's verbs, given as one function per verb in help order: only the verb the command
+ * line names when it names one (building every verb's options and help is most of a noun's start-up,
+ * ~1.5 ms for pairing's twelve), else all of them (the noun's help, an unknown verb's suggestions,
+ * completion). `words` are the command line's words (scanArgv); absent, every verb is registered.
+ */
+export function registerVerbs(
+  noun: Command,
+  words: readonly string[] | undefined,
+  verbs: Readonly<Record<string, () => void>>,
+): void {
+  const named = words?.[0] === noun.name() ? words[1] : undefined;
+  const only = named !== undefined && Object.hasOwn(verbs, named) ? verbs[named] : undefined;
+  if (only) only();
+  else for (const register of Object.values(verbs)) register();
+}
 
 /** Add notes and examples (command lines without the `$ `) to a command's help, text and --json. */
 export function withHelp(command: Command, extras: Partial<HelpExtras>): Command {

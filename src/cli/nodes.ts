@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { completes } from "./completion-kinds.js";
 import { MoltbotError } from "../errors.js";
 import { approveNode, listNodeRequests, rejectNode, removePairedNode, renamePairedNode } from "../store/node-store.js";
-import { slot, withHelp, type Runner, type Verb } from "./kit.js";
+import { registerVerbs, slot, withHelp, type Runner, type Verb } from "./kit.js";
 import { escapeControl, formatAgo, renderTable } from "./output.js";
 
 const pending: Verb<object, ReturnType<typeof listNodeRequests>> = {
@@ -85,7 +85,7 @@ const rename: Verb<{ node?: string; name?: string; reason?: string }, Awaited<Re
     show.out(`Node ${escapeControl(result.nodeId)} is now named "${escapeControl(result.displayName)}".\n`),
 };
 
-export function registerNodes(program: Command, run: Runner): void {
+export function registerNodes(program: Command, run: Runner, words?: readonly string[]): void {
   const nodes = program
     .command("nodes")
     .description("legacy node pairing (nodes/pending.json, nodes/paired.json) for nodes that predate device pairing");
@@ -93,52 +93,62 @@ export function registerNodes(program: Command, run: Runner): void {
     examples: ["moltbot nodes pending", "moltbot nodes approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70"],
   });
 
-  withHelp(nodes.command("pending").description("show live node pairing requests, newest first").action(run(pending)), {
-    examples: ["moltbot nodes pending", "moltbot nodes pending --json | jq -r '.pending[].requestId'"],
+  // One entry per verb; only the verb the command line names is built (kit.ts, registerVerbs).
+  registerVerbs(nodes, words, {
+    pending: () => {
+      withHelp(
+        nodes.command("pending").description("show live node pairing requests, newest first").action(run(pending)),
+        {
+          examples: ["moltbot nodes pending", "moltbot nodes pending --json | jq -r '.pending[].requestId'"],
+        },
+      );
+    },
+    approve: () => {
+      withHelp(
+        nodes
+          .command("approve <requestId>")
+          .description("approve a pending node request; the node gets a token (never printed)")
+          .option("--reason <text>", REASON_HELP)
+          .action(run(approve)),
+        { examples: ["moltbot nodes approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70"] },
+      );
+      completes(nodes, "approve", { requestId: "node-request" });
+    },
+    reject: () => {
+      withHelp(
+        nodes
+          .command("reject <requestId>")
+          .description("drop a pending node request")
+          .option("--reason <text>", REASON_HELP)
+          .action(run(reject)),
+        { examples: ["moltbot nodes reject 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70"] },
+      );
+      completes(nodes, "reject", { requestId: "node-request" });
+    },
+    remove: () => {
+      withHelp(
+        nodes
+          .command("remove [nodeId]")
+          .description("unpair a node and drop its pending requests")
+          .option("--node <id>", "the node's id")
+          .option("--reason <text>", REASON_HELP)
+          .action(run(remove)),
+        { examples: ["moltbot nodes remove kitchen-pi"] },
+      );
+      completes(nodes, "remove", { nodeId: "paired-node", "--node": "paired-node" });
+    },
+    rename: () => {
+      withHelp(
+        nodes
+          .command("rename [nodeId] [name]")
+          .description("set a paired node's display name (as the gateway's nodes rename does)")
+          .option("--node <id>", "the node's id")
+          .option("--name <name>", "the new display name")
+          .option("--reason <text>", REASON_HELP)
+          .action(run(rename)),
+        { examples: ['moltbot nodes rename kitchen-pi "Kitchen Pi"'] },
+      );
+      completes(nodes, "rename", { nodeId: "paired-node", "--node": "paired-node" });
+    },
   });
-
-  withHelp(
-    nodes
-      .command("approve <requestId>")
-      .description("approve a pending node request; the node gets a token (never printed)")
-      .option("--reason <text>", REASON_HELP)
-      .action(run(approve)),
-    { examples: ["moltbot nodes approve 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70"] },
-  );
-
-  withHelp(
-    nodes
-      .command("reject <requestId>")
-      .description("drop a pending node request")
-      .option("--reason <text>", REASON_HELP)
-      .action(run(reject)),
-    { examples: ["moltbot nodes reject 6f1c2a9e-8d4b-4c1e-9a7f-2b3c4d5e6f70"] },
-  );
-
-  withHelp(
-    nodes
-      .command("remove [nodeId]")
-      .description("unpair a node and drop its pending requests")
-      .option("--node <id>", "the node's id")
-      .option("--reason <text>", REASON_HELP)
-      .action(run(remove)),
-    { examples: ["moltbot nodes remove kitchen-pi"] },
-  );
-
-  withHelp(
-    nodes
-      .command("rename [nodeId] [name]")
-      .description("set a paired node's display name (as the gateway's nodes rename does)")
-      .option("--node <id>", "the node's id")
-      .option("--name <name>", "the new display name")
-      .option("--reason <text>", REASON_HELP)
-      .action(run(rename)),
-    { examples: ['moltbot nodes rename kitchen-pi "Kitchen Pi"'] },
-  );
-
-  // What each argument completes to in the shells (completion-engine.ts).
-  completes(nodes, "approve", { requestId: "node-request" });
-  completes(nodes, "reject", { requestId: "node-request" });
-  completes(nodes, "remove", { nodeId: "paired-node", "--node": "paired-node" });
-  completes(nodes, "rename", { nodeId: "paired-node", "--node": "paired-node" });
 }

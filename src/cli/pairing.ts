@@ -21,7 +21,16 @@ import {
   type ChannelListError,
   type ChannelRequests,
 } from "../store/dm-store.js";
-import { collect, slot, withHelp, withStateDirInHints, type Runner, type Show, type Verb } from "./kit.js";
+import {
+  collect,
+  registerVerbs,
+  slot,
+  withHelp,
+  withStateDirInHints,
+  type Runner,
+  type Show,
+  type Verb,
+} from "./kit.js";
 import { colors, escapeControl, formatAgo, formatDuration, formatIn, renderTable } from "./output.js";
 import type { NotifyResult } from "../notify/index.js";
 import type { NewRequest } from "../store/watch.js";
@@ -492,7 +501,7 @@ const watch: Verb<WatchOptions, { count: number }> = {
         io.err(`moltbot: ${escapeControl(message)}\n`);
       },
     });
-    const c = colors(io);
+    const c = await colors(io);
     io.err(
       `Watching ${channel ? `${channel.name} ` : ""}pairing requests${watcher.mode() === "poll" ? " (polling)" : ""}; new ones are printed as they come.\n`,
     );
@@ -548,7 +557,7 @@ const REASON_HELP = "why, for the decision log (moltbot log); at most 500 charac
 const ACCOUNT_HELP =
   "the bot account (two Telegram bots, a work Slack...); default: the default account, or any account when approving";
 
-export function registerPairing(program: Command, run: Runner): void {
+export function registerPairing(program: Command, run: Runner, words?: readonly string[]): void {
   const pairing = program
     .command("pairing")
     .description("DM pairing: approve who may talk to the bot on a chat channel");
@@ -558,162 +567,179 @@ export function registerPairing(program: Command, run: Runner): void {
   });
   withHelp(program, { notes: [channelsNote()] });
 
-  withHelp(
-    pairing
-      .command("list [channel]")
-      .description("show live pairing requests, oldest first (all channels when none is given)")
-      .option("--channel <channel>", "the channel, when given as an option")
-      .option("--account <id>", ACCOUNT_HELP)
-      .action(run(list)),
-    {
-      examples: ["moltbot pairing list telegram", "moltbot pairing list --json | jq '.channels[].requests[].code'"],
+  // One entry per verb; only the verb the command line names is built (kit.ts, registerVerbs).
+  registerVerbs(pairing, words, {
+    list: () => {
+      withHelp(
+        pairing
+          .command("list [channel]")
+          .description("show live pairing requests, oldest first (all channels when none is given)")
+          .option("--channel <channel>", "the channel, when given as an option")
+          .option("--account <id>", ACCOUNT_HELP)
+          .action(run(list)),
+        {
+          examples: ["moltbot pairing list telegram", "moltbot pairing list --json | jq '.channels[].requests[].code'"],
+        },
+      );
+      completes(pairing, "list", { channel: "channel", "--channel": "channel" });
     },
-  );
-
-  withHelp(
-    pairing
-      .command("request <channel> <senderId>")
-      .description("record a pairing request for a sender (what the gateway does when a stranger writes)")
-      .option("--meta <key=value>", "metadata to store with the request, e.g. username=alice (repeatable)", collect)
-      .option("--account <id>", ACCOUNT_HELP)
-      .action(run(request)),
-    { examples: ["moltbot pairing request telegram 123456789 --meta username=alice"] },
-  );
-
-  withHelp(
-    pairing
-      .command("approve [channel] [code]")
-      .description("approve a pending code: the sender joins the channel's allowlist")
-      .option("--channel <channel>", "the channel, when given as an option")
-      .option("--account <id>", ACCOUNT_HELP)
-      .option("--notify", 'then send the sender the approval message on their channel (README "Notify")')
-      .option(
-        "--expect-id <senderId>",
-        "approve only if the code still belongs to this sender (checked under the lock)",
-      )
-      .option("--reason <text>", REASON_HELP)
-      .action(run(approve)),
-    {
-      examples: [
-        "moltbot pairing approve telegram ABCD2345",
-        "moltbot pairing approve --channel telegram abcd2345 --notify",
-        "moltbot pairing approve telegram ABCD2345 --account work",
-        'moltbot pairing approve telegram ABCD2345 --expect-id 123456789 --reason "my sister"',
-      ],
+    request: () => {
+      withHelp(
+        pairing
+          .command("request <channel> <senderId>")
+          .description("record a pairing request for a sender (what the gateway does when a stranger writes)")
+          .option("--meta <key=value>", "metadata to store with the request, e.g. username=alice (repeatable)", collect)
+          .option("--account <id>", ACCOUNT_HELP)
+          .action(run(request)),
+        { examples: ["moltbot pairing request telegram 123456789 --meta username=alice"] },
+      );
+      completes(pairing, "request", { channel: "channel" });
     },
-  );
-
-  withHelp(
-    pairing
-      .command("reject [channel] [code]")
-      .description("drop a pending code without approving it")
-      .option("--channel <channel>", "the channel, when given as an option")
-      .option("--account <id>", ACCOUNT_HELP)
-      .option("--reason <text>", REASON_HELP)
-      .action(run(reject)),
-    { examples: ["moltbot pairing reject telegram ABCD2345"] },
-  );
-
-  withHelp(
-    pairing
-      .command("allowlist <channel>")
-      .description("show the approved senders of a channel, one per line")
-      .option("--account <id>", ACCOUNT_HELP)
-      .action(run(allowlist)),
-    { examples: ["moltbot pairing allowlist telegram"] },
-  );
-
-  withHelp(
-    pairing
-      .command("revoke <channel> <senderId>")
-      .description("remove a sender from a channel's allowlist")
-      .option("--account <id>", ACCOUNT_HELP)
-      .option("--reason <text>", REASON_HELP)
-      .action(run(revoke)),
-    { examples: ["moltbot pairing revoke telegram 123456789"] },
-  );
-
-  withHelp(
-    pairing
-      .command("block <channel> <senderId>")
-      .description("block a sender: their requests get no code and take no slot, and their codes cannot be approved")
-      .option("--account <id>", "block on this account only (default: every account of the channel)")
-      .option("--reason <text>", REASON_HELP)
-      .action(run(block)),
-    { examples: ['moltbot pairing block telegram 123456789 --reason "spam"'] },
-  );
-
-  withHelp(
-    pairing
-      .command("unblock <channel> <senderId>")
-      .description("lift a block (without --account: every block of the sender on the channel)")
-      .option("--account <id>", "lift only this account's block")
-      .option("--reason <text>", REASON_HELP)
-      .action(run(unblock)),
-    { examples: ["moltbot pairing unblock telegram 123456789"] },
-  );
-
-  withHelp(
-    pairing
-      .command("blocked [channel]")
-      .description("show the blocked senders (all channels when none is given), oldest first")
-      .action(run(blocked)),
-    { examples: ["moltbot pairing blocked", "moltbot pairing blocked telegram --json"] },
-  );
-
-  withHelp(
-    pairing
-      .command("wait <channel>")
-      .description("wait for a NEW pairing request (not one already pending) and print its code; exit 1 at the timeout")
-      .option("--account <id>", "only requests of this account")
-      .option("--timeout <duration>", "how long to wait: 30s, 5m, 1h; 0 waits for ever (default 60s)")
-      .action(run(wait)),
-    {
-      notes: ["Exit status: 0 with the request, 1 (TIMEOUT) when none came in time."],
-      examples: [
-        'CODE=$(moltbot pairing wait telegram --timeout 2m) && moltbot pairing approve telegram "$CODE"',
-        "moltbot pairing wait telegram --json | jq -r .id",
-      ],
+    approve: () => {
+      withHelp(
+        pairing
+          .command("approve [channel] [code]")
+          .description("approve a pending code: the sender joins the channel's allowlist")
+          .option("--channel <channel>", "the channel, when given as an option")
+          .option("--account <id>", ACCOUNT_HELP)
+          .option("--notify", 'then send the sender the approval message on their channel (README "Notify")')
+          .option(
+            "--expect-id <senderId>",
+            "approve only if the code still belongs to this sender (checked under the lock)",
+          )
+          .option("--reason <text>", REASON_HELP)
+          .action(run(approve)),
+        {
+          examples: [
+            "moltbot pairing approve telegram ABCD2345",
+            "moltbot pairing approve --channel telegram abcd2345 --notify",
+            "moltbot pairing approve telegram ABCD2345 --account work",
+            'moltbot pairing approve telegram ABCD2345 --expect-id 123456789 --reason "my sister"',
+          ],
+        },
+      );
+      completes(pairing, "approve", { channel: "channel", code: "dm-code", "--channel": "channel" });
     },
-  );
-
-  withHelp(
-    pairing
-      .command("watch [channel]")
-      .description(
-        "print each new pairing request as it comes (all channels when none is given); optionally run a command for each",
-      )
-      .option("--account <id>", "only requests of this account")
-      .option(
-        "--exec <program>",
-        "run this program for each new request, with the request in MOLTBOT_REQUEST_* variables (no shell)",
-      )
-      .option("--arg <value>", "an argument for the --exec program (repeatable)", collect)
-      .option("--count <n>", "stop after this many requests")
-      .action(run(watch)),
-    {
-      notes: [
-        "With --json, one JSON object per line (JSON Lines). Sender data reaches --exec only in environment variables, never in its command line.",
-      ],
-      examples: [
-        "moltbot pairing watch",
-        "moltbot pairing watch telegram --json",
-        "moltbot pairing watch --exec ./notify-me.sh",
-        "moltbot pairing watch --exec notify-send --arg 'moltbot: new pairing request'",
-      ],
+    reject: () => {
+      withHelp(
+        pairing
+          .command("reject [channel] [code]")
+          .description("drop a pending code without approving it")
+          .option("--channel <channel>", "the channel, when given as an option")
+          .option("--account <id>", ACCOUNT_HELP)
+          .option("--reason <text>", REASON_HELP)
+          .action(run(reject)),
+        { examples: ["moltbot pairing reject telegram ABCD2345"] },
+      );
+      completes(pairing, "reject", { channel: "channel", code: "dm-code", "--channel": "channel" });
     },
-  );
-
-  // What each argument completes to in the shells (completion-engine.ts).
-  completes(pairing, "list", { channel: "channel", "--channel": "channel" });
-  completes(pairing, "block", { channel: "channel" });
-  completes(pairing, "unblock", { channel: "channel" });
-  completes(pairing, "blocked", { channel: "channel" });
-  completes(pairing, "wait", { channel: "channel" });
-  completes(pairing, "watch", { channel: "channel" });
-  completes(pairing, "request", { channel: "channel" });
-  completes(pairing, "approve", { channel: "channel", code: "dm-code", "--channel": "channel" });
-  completes(pairing, "reject", { channel: "channel", code: "dm-code", "--channel": "channel" });
-  completes(pairing, "allowlist", { channel: "channel" });
-  completes(pairing, "revoke", { channel: "channel" });
+    allowlist: () => {
+      withHelp(
+        pairing
+          .command("allowlist <channel>")
+          .description("show the approved senders of a channel, one per line")
+          .option("--account <id>", ACCOUNT_HELP)
+          .action(run(allowlist)),
+        { examples: ["moltbot pairing allowlist telegram"] },
+      );
+      completes(pairing, "allowlist", { channel: "channel" });
+    },
+    revoke: () => {
+      withHelp(
+        pairing
+          .command("revoke <channel> <senderId>")
+          .description("remove a sender from a channel's allowlist")
+          .option("--account <id>", ACCOUNT_HELP)
+          .option("--reason <text>", REASON_HELP)
+          .action(run(revoke)),
+        { examples: ["moltbot pairing revoke telegram 123456789"] },
+      );
+      completes(pairing, "revoke", { channel: "channel" });
+    },
+    block: () => {
+      withHelp(
+        pairing
+          .command("block <channel> <senderId>")
+          .description(
+            "block a sender: their requests get no code and take no slot, and their codes cannot be approved",
+          )
+          .option("--account <id>", "block on this account only (default: every account of the channel)")
+          .option("--reason <text>", REASON_HELP)
+          .action(run(block)),
+        { examples: ['moltbot pairing block telegram 123456789 --reason "spam"'] },
+      );
+      completes(pairing, "block", { channel: "channel" });
+    },
+    unblock: () => {
+      withHelp(
+        pairing
+          .command("unblock <channel> <senderId>")
+          .description("lift a block (without --account: every block of the sender on the channel)")
+          .option("--account <id>", "lift only this account's block")
+          .option("--reason <text>", REASON_HELP)
+          .action(run(unblock)),
+        { examples: ["moltbot pairing unblock telegram 123456789"] },
+      );
+      completes(pairing, "unblock", { channel: "channel" });
+    },
+    blocked: () => {
+      withHelp(
+        pairing
+          .command("blocked [channel]")
+          .description("show the blocked senders (all channels when none is given), oldest first")
+          .action(run(blocked)),
+        { examples: ["moltbot pairing blocked", "moltbot pairing blocked telegram --json"] },
+      );
+      completes(pairing, "blocked", { channel: "channel" });
+    },
+    wait: () => {
+      withHelp(
+        pairing
+          .command("wait <channel>")
+          .description(
+            "wait for a NEW pairing request (not one already pending) and print its code; exit 1 at the timeout",
+          )
+          .option("--account <id>", "only requests of this account")
+          .option("--timeout <duration>", "how long to wait: 30s, 5m, 1h; 0 waits for ever (default 60s)")
+          .action(run(wait)),
+        {
+          notes: ["Exit status: 0 with the request, 1 (TIMEOUT) when none came in time."],
+          examples: [
+            'CODE=$(moltbot pairing wait telegram --timeout 2m) && moltbot pairing approve telegram "$CODE"',
+            "moltbot pairing wait telegram --json | jq -r .id",
+          ],
+        },
+      );
+      completes(pairing, "wait", { channel: "channel" });
+    },
+    watch: () => {
+      withHelp(
+        pairing
+          .command("watch [channel]")
+          .description(
+            "print each new pairing request as it comes (all channels when none is given); optionally run a command for each",
+          )
+          .option("--account <id>", "only requests of this account")
+          .option(
+            "--exec <program>",
+            "run this program for each new request, with the request in MOLTBOT_REQUEST_* variables (no shell)",
+          )
+          .option("--arg <value>", "an argument for the --exec program (repeatable)", collect)
+          .option("--count <n>", "stop after this many requests")
+          .action(run(watch)),
+        {
+          notes: [
+            "With --json, one JSON object per line (JSON Lines). Sender data reaches --exec only in environment variables, never in its command line.",
+          ],
+          examples: [
+            "moltbot pairing watch",
+            "moltbot pairing watch telegram --json",
+            "moltbot pairing watch --exec ./notify-me.sh",
+            "moltbot pairing watch --exec notify-send --arg 'moltbot: new pairing request'",
+          ],
+        },
+      );
+      completes(pairing, "watch", { channel: "channel" });
+    },
+  });
 }

@@ -8,8 +8,11 @@ import { escapeControl, printJson, type CliIO } from "./output.js";
 declare const __MOLTBOT_VERSION__: string | undefined;
 const VERSION = typeof __MOLTBOT_VERSION__ === "string" ? __MOLTBOT_VERSION__ : "0.0.0-dev";
 
-/** Registers one noun's commands; each noun lives in its own module. */
-export type NounRegistrar = (program: Command, run: Runner) => void;
+/**
+ * Registers one noun's commands; each noun lives in its own module. `words` (the command line's,
+ * absent for the whole program) lets it build only the verb named (kit.ts, registerVerbs).
+ */
+export type NounRegistrar = (program: Command, run: Runner, words?: readonly string[]) => void;
 
 export interface Noun {
   /** The first word of the command line, e.g. "devices". */
@@ -115,7 +118,7 @@ export async function buildProgram(io: CliIO, run: Runner, scan?: ArgvScan): Pro
     examples: ["moltbot pairing list", "moltbot pairing approve telegram ABCD2345", "moltbot devices list"],
   });
   completes(program, "", { "--state-dir": "state-dir" });
-  for (const register of registrars) register(program, run);
+  for (const register of registrars) register(program, run, scan?.words);
   return program;
 }
 

@@ -45,21 +45,25 @@ export const pendingFileSchema = z.looseObject({
  * (`allowFrom: expected array`, `allowFrom[3]: expected string`). Allowlists grow to 100 000
  * entries and every approve reads one; a schema run per entry costs ~5 ms more at that size.
  */
-const stringList = z.custom<string[]>().check(
-  z.superRefine((value, ctx) => {
-    if (!Array.isArray(value)) {
-      ctx.addIssue({ code: "invalid_type", expected: "array", input: value });
-      return;
-    }
-    const at = value.findIndex((item) => typeof item !== "string");
-    if (at !== -1) ctx.addIssue({ code: "invalid_type", expected: "string", input: value[at], path: [at] });
+const stringList = () =>
+  z.custom<string[]>().check(
+    z.superRefine((value, ctx) => {
+      if (!Array.isArray(value)) {
+        ctx.addIssue({ code: "invalid_type", expected: "array", input: value });
+        return;
+      }
+      const at = value.findIndex((item) => typeof item !== "string");
+      if (at !== -1) ctx.addIssue({ code: "invalid_type", expected: "string", input: value[at], path: [at] });
+    }),
+  );
+
+/** Built on first use, like the device schemas: `pairing list` reads no allowlist. */
+export const allowFileSchema = lazy(() =>
+  z.looseObject({
+    version: z.literal(1),
+    allowFrom: stringList(),
   }),
 );
-
-export const allowFileSchema = z.looseObject({
-  version: z.literal(1),
-  allowFrom: stringList,
-});
 
 // ---------------------------------------------------------------------------------------------
 // Devices: `devices/pending.json` keyed by requestId, `devices/paired.json` keyed by deviceId.

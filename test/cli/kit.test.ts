@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { nextCommand, shellQuote, slot, withStateDirInHints } from "../../src/cli/kit.js";
-import { nounsFor, scanArgv } from "../../src/cli/program.js";
+import { createRunner, nextCommand, shellQuote, slot, withStateDirInHints } from "../../src/cli/kit.js";
+import type { CliIO } from "../../src/cli/output.js";
+import { buildProgram, nounsFor, runCli, scanArgv } from "../../src/cli/program.js";
 
 describe("scanArgv: the one look at the command line before parsing", () => {
   it.each<[string[], { json: boolean; words: string[]; stateDir?: string; argv?: string[] }]>([
@@ -39,6 +40,51 @@ describe("scanArgv: the one look at the command line before parsing", () => {
     ],
   ])("%j loads only the nouns %j (start-up is budgeted)", (argv, nouns) => {
     expect(nounsFor(scanArgv(argv)).map((noun) => noun.name)).toEqual(nouns);
+  });
+});
+
+describe("buildProgram: a noun builds only the verb named", () => {
+  const io = { out: () => {}, err: () => {}, color: false, columns: 80, env: {} } as unknown as CliIO;
+  const verbsOf = async (argv: string[], noun: string) => {
+    const program = await buildProgram(
+      io,
+      createRunner(io, () => {}, argv),
+      scanArgv(argv),
+    );
+    return program.commands.find((command) => command.name() === noun)!.commands.map((command) => command.name());
+  };
+
+  it.each<[string[], string, string[] | "all"]>([
+    [["pairing", "list", "telegram"], "pairing", ["list"]],
+    [["--json", "pairing", "approve", "telegram", "ABCD2345"], "pairing", ["approve"]],
+    [["help", "devices", "rotate"], "devices", ["rotate"]],
+    [["nodes", "rename", "n1", "Kitchen"], "nodes", ["rename"]],
+    // The noun's help, an unknown verb (for its suggestion) and a noun alone get every verb.
+    [["pairing", "--help"], "pairing", "all"],
+    [["pairing", "aprove", "telegram"], "pairing", "all"],
+    [["devices"], "devices", "all"],
+    [["pairing", "constructor"], "pairing", "all"],
+  ])("%j registers %s %j", async (argv, noun, expected) => {
+    const all = (
+      await buildProgram(
+        io,
+        createRunner(io, () => {}, []),
+      )
+    ).commands
+      .find((command) => command.name() === noun)!
+      .commands.map((command) => command.name());
+    expect(all.length).toBeGreaterThan(4);
+    expect(await verbsOf(argv, noun)).toEqual(expected === "all" ? all : expected);
+  });
+
+  it("an unknown verb is still answered with the nearest one", async () => {
+    const errors: string[] = [];
+    const code = await runCli(["pairing", "aprove", "telegram", "X"], {
+      ...io,
+      err: (text: string) => errors.push(text),
+    });
+    expect(code).toBe(2);
+    expect(errors.join("")).toContain("(Did you mean approve?)");
   });
 });
 
