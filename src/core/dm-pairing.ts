@@ -209,12 +209,33 @@ function withRequests(state: PendingState, requests: PairingRequest[]): PendingS
 function isListed(channel: ChannelInfo, lists: readonly AllowState[], senderId: string): boolean {
   const entry = normalizeAllowEntry(channel, senderId);
   if (entry === undefined) return false;
-  return lists.some(
-    (list) =>
-      list.allowFrom.includes(entry) ||
-      list.allowFrom.some((raw) => !PLAIN_ENTRY.test(raw) && normalizeAllowEntry(channel, raw) === entry),
-  );
+  return lists.some((list) => list.allowFrom.includes(entry) || normalisedEntries(channel, list.allowFrom).has(entry));
 }
+
+/**
+ * The normalised forms of a list's entries that are not plain (a plain entry matches only as it is,
+ * which `includes` already answered). Remembered for a frozen list (the store's parsed files are
+ * frozen and shared between a change's unlocked and locked decisions, and between a gateway's
+ * requests): the scan of a 100 000-entry allowlist is then made once, not per decision.
+ */
+function normalisedEntries(channel: ChannelInfo, allowFrom: readonly string[]): ReadonlySet<string> {
+  const frozen = Object.isFrozen(allowFrom);
+  const known = frozen ? NORMALISED.get(allowFrom)?.get(channel.name) : undefined;
+  if (known) return known;
+  const entries = new Set<string>();
+  for (const raw of allowFrom) {
+    if (PLAIN_ENTRY.test(raw)) continue;
+    const normalised = normalizeAllowEntry(channel, raw);
+    if (normalised !== undefined) entries.add(normalised);
+  }
+  if (frozen) {
+    const byChannel = NORMALISED.get(allowFrom) ?? new Map<string, ReadonlySet<string>>();
+    NORMALISED.set(allowFrom, byChannel.set(channel.name, entries));
+  }
+  return entries;
+}
+
+const NORMALISED = new WeakMap<readonly string[], Map<string, ReadonlySet<string>>>();
 
 /**
  * An entry no channel's normalisation changes: no blank, no `:` (every stripped prefix has one), no

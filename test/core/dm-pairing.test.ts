@@ -274,6 +274,28 @@ describe("request: an approved sender", () => {
   });
 });
 
+describe("request: allowlist entries the gateway normalises", () => {
+  it("a frozen list (a parsed file, shared between decisions) is read by each channel's own rules", () => {
+    const allow = allowOf("1", "telegram:123", "user:U1");
+    Object.freeze(allow.allowFrom);
+    const status = (senderId: string, channel: string) =>
+      send({ pending: emptyPending(), allow }, senderId, T0, { channel }).outcome.result.status;
+    expect(status("123", "telegram")).toBe("allowed");
+    expect(status("U1", "slack")).toBe("allowed");
+    // Asked again (the remembered forms), and on the other channel: still each channel's rules.
+    expect(status("123", "telegram")).toBe("allowed");
+    expect(status("U1", "telegram")).toBe("created");
+    expect(status("123", "slack")).toBe("created");
+  });
+
+  it("a list that is not frozen is read afresh each time (a caller may change it in between)", () => {
+    const allow = allowOf("1", "telegram:5");
+    expect(send({ pending: emptyPending(), allow }, "123", T0).outcome.result.status).toBe("created");
+    allow.allowFrom.push("tg:123");
+    expect(send({ pending: emptyPending(), allow }, "123", T0).outcome.result.status).toBe("allowed");
+  });
+});
+
 describe("codes another writer stored", () => {
   const pending = () =>
     pendingOf(req("1", "abcd2345", T0), req("2", "EFGH6789", T0 + 1), req("3", " efgh6789 ", T0 + 2));
