@@ -266,19 +266,32 @@ function ownerFinding(file: FileFacts, dirs: DirFacts[], euid: number, stateDir:
   const dir = root && file.path.startsWith(`${root.path}/`) ? root : parent;
   if (!dir || dir.uid === file.uid) return undefined;
   const problem = `is owned by uid ${file.uid} but the store (${dir.path}) belongs to uid ${dir.uid} (a "sudo moltbot" leftover?): the gateway may not be able to read it`;
-  // Only root can hand a file back; anyone else gets the command to run (-h: never through a link).
-  if (euid !== 0) {
-    return {
-      file: file.path,
-      problem: `${problem}; run "sudo chown -h ${dir.uid}:${dir.gid} ${shellQuote(file.path)}"`,
-      severity: "error",
-    };
-  }
+  // -h: never through a link.
+  return wrongOwner(
+    file.path,
+    problem,
+    dir,
+    file.uid,
+    euid,
+    `sudo chown -h ${dir.uid}:${dir.gid} ${shellQuote(file.path)}`,
+  );
+}
+
+/** Something owned by the wrong user: root gives it back to `owner`; anyone else gets the command to run. */
+function wrongOwner(
+  path: string,
+  problem: string,
+  owner: { uid: number; gid: number },
+  fromUid: number,
+  euid: number,
+  command: string,
+): Finding {
+  if (euid !== 0) return { file: path, problem: `${problem}; run "${command}"`, severity: "error" };
   return {
-    file: file.path,
+    file: path,
     problem,
     severity: "error",
-    fix: { type: "chown", path: file.path, uid: dir.uid, gid: dir.gid, fromUid: file.uid },
+    fix: { type: "chown", path, uid: owner.uid, gid: owner.gid, fromUid },
   };
 }
 
@@ -291,19 +304,7 @@ function dirOwnerFinding(dir: DirFacts, facts: DoctorFacts): Finding | undefined
   const root = facts.dirs.find((candidate) => candidate.path === facts.store.stateDir);
   if (!root || root.isSymlink || !dir.path.startsWith(`${root.path}/`) || dir.uid === root.uid) return undefined;
   const problem = `directory owned by uid ${dir.uid} but the state dir belongs to uid ${root.uid} (a "sudo moltbot" leftover?): the gateway cannot write in it`;
-  if (facts.euid !== 0) {
-    return {
-      file: dir.path,
-      problem: `${problem}; run "${sudoCommand(facts.store, ["doctor", "--fix"])}"`,
-      severity: "error",
-    };
-  }
-  return {
-    file: dir.path,
-    problem,
-    severity: "error",
-    fix: { type: "chown", path: dir.path, uid: root.uid, gid: root.gid, fromUid: dir.uid },
-  };
+  return wrongOwner(dir.path, problem, root, dir.uid, facts.euid, sudoCommand(facts.store, ["doctor", "--fix"]));
 }
 
 function lockFinding(file: FileFacts, facts: DoctorFacts): Finding | undefined {

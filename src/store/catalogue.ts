@@ -3,6 +3,7 @@ import type { DevicePairedState, DevicePendingState } from "../core/device-pairi
 import { emptyAllow, emptyPending, isRequestLive, type AllowState, type PendingState } from "../core/dm-pairing.js";
 import { emptyCodeHistory, isCodeRecordLive, type CodeHistoryState } from "../core/code-history.js";
 import type { NodePairedState, NodePendingState } from "../core/node-pairing.js";
+import type { StoreKind } from "../core/doctor.js";
 import { isFutureDated, isPendingLive, lastActiveAt } from "../core/pending.js";
 import { emptyBlockList, type BlockListState } from "../core/block-list.js";
 import { CHANNEL_NAMES, resolveChannel } from "../core/channels.js";
@@ -60,16 +61,8 @@ export interface EntryCounts {
 }
 
 export interface RecordKind<S> {
-  readonly name:
-    | "dm-pending"
-    | "dm-allow"
-    | "device-pending"
-    | "device-paired"
-    | "node-pending"
-    | "node-paired"
-    | "block-list"
-    | "code-history"
-    | "decision-head";
+  /** The names doctor reports records by (core/doctor.ts). */
+  readonly name: StoreKind;
   /** Pending records are locked first and written last; moltbot's side records after and before both (see above). */
   readonly stage: "pending" | "approved" | "side";
   /** moltbot's own record: always the JSON backend, under `<state>/moltbot/` (the routing rule above). */

@@ -1,4 +1,4 @@
-import { MAX_LOGGED_IDS, validateReason } from "../core/decisions.js";
+import { MAX_LOGGED_IDS } from "../core/decisions.js";
 import { normalizeFingerprint } from "../core/fingerprint.js";
 import {
   approveDeviceRequest,
@@ -33,7 +33,7 @@ import {
   DEVICE_TOKENS,
 } from "./catalogue.js";
 import type { StoreContext } from "./context.js";
-import { runTransaction } from "./transaction.js";
+import { logged, runTransaction } from "./transaction.js";
 
 /*
  * Device pairing over `<state>/devices/{pending,paired}.json` (SPEC §4). Lock and write order come
@@ -71,10 +71,6 @@ export async function requestDevice(ctx: StoreContext, input: DeviceRequestInput
   );
 }
 
-const logOptions = (reason: string | undefined) => ({
-  log: reason === undefined ? {} : { reason: validateReason(reason) },
-});
-
 /**
  * Approve by requestId, or by deviceId (that device's live request). Writes paired before pending.
  * With `expectFingerprint`, only if the request's key still has that fingerprint (checked under the
@@ -111,7 +107,7 @@ export async function approveDevice(
         },
       };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 
@@ -134,7 +130,7 @@ export async function rejectDevice(
       const { requestId, deviceId } = outcome.result;
       return { ...outcome, log: { action: "devices.reject", requestId, deviceId } };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 
@@ -158,7 +154,7 @@ export async function rotateDevice(
       const { deviceId, role } = outcome.result;
       return { ...outcome, log: { action: "devices.rotate", deviceId, role } };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 
@@ -181,7 +177,7 @@ export async function revokeDevice(
       const { deviceId, role } = outcome.result;
       return { ...outcome, log: { action: "devices.revoke", deviceId, role } };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 
@@ -203,7 +199,7 @@ export async function removeDeviceEverywhere(
       const outcome = removeDevice(states, input, now);
       return { ...outcome, log: { action: "devices.remove", deviceId: outcome.result.deviceId } };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 
@@ -226,7 +222,7 @@ export async function renamePairedDevice(
       const { deviceId, operatorLabel } = outcome.result;
       return { ...outcome, log: { action: "devices.rename", deviceId, name: operatorLabel } };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 
@@ -264,7 +260,7 @@ export async function clearAllDevices(
         log: { action: "devices.clear", count: ids.length, ids: ids.slice(0, MAX_LOGGED_IDS) },
       };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 

@@ -47,7 +47,7 @@ import {
   type RecordKey,
 } from "./catalogue.js";
 import type { StoreContext } from "./context.js";
-import { runTransaction } from "./transaction.js";
+import { logged, runTransaction } from "./transaction.js";
 
 /*
  * DM pairing over `<credentials>/<channel>-pairing.json` and the allowlists (SPEC §3), with the
@@ -191,10 +191,6 @@ export interface DmCodeInput {
   reason?: string;
 }
 
-const logOptions = (reason: string | undefined) => ({
-  log: reason === undefined ? {} : { reason: validateReason(reason) },
-});
-
 /**
  * A miss (NOT_FOUND) said exactly, when the code history or the pending file knows the code:
  * approved, rejected, blocked, replaced or expired. An unknown code keeps the original error.
@@ -230,7 +226,7 @@ export async function approveDmCode(ctx: StoreContext, input: DmCodeInput): Prom
   const code = normalizeCode(input.code);
   const account = input.account === undefined ? undefined : validateAccount(input.account);
   if (input.expectId !== undefined) validateSenderId(input.expectId);
-  const options = logOptions(input.reason);
+  const options = logged(input.reason);
   const lookup = { code, ...(account !== undefined ? { account } : {}) };
   const { recordCodeFates } = await import("../core/dead-codes.js");
   const { codeDigest } = await import("../core/decision-chain.js");
@@ -284,7 +280,7 @@ export async function rejectDmCode(ctx: StoreContext, input: DmCodeInput): Promi
   const channel = channelOf(input.channel);
   const code = normalizeCode(input.code);
   const account = input.account === undefined ? undefined : validateAccount(input.account);
-  const options = logOptions(input.reason);
+  const options = logged(input.reason);
   const lookup = { code, ...(account !== undefined ? { account } : {}) };
   const { recordCodeFates } = await import("../core/dead-codes.js");
   const { codeDigest } = await import("../core/decision-chain.js");
@@ -360,7 +356,7 @@ export async function revokeDmSender(
         log: { action: "pairing.revoke", channel: channel.name, account: result.account, senderId: result.id },
       };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 
@@ -415,7 +411,7 @@ export async function blockDmSender(ctx: StoreContext, input: BlockInput): Promi
         log: { action: "pairing.block", channel: channel.name, account: result.account, senderId: result.id },
       };
     },
-    logOptions(reason),
+    logged(reason),
   );
 }
 
@@ -448,7 +444,7 @@ export async function unblockDmSender(
         log: { action: "pairing.unblock", channel: channel.name, account: result.account, senderId: result.id },
       };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 

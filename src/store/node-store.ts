@@ -1,4 +1,3 @@
-import { validateReason } from "../core/decisions.js";
 import {
   approveNodeRequest,
   removeNode,
@@ -23,7 +22,7 @@ import {
   NODE_REQUEST,
 } from "./catalogue.js";
 import type { StoreContext } from "./context.js";
-import { runTransaction } from "./transaction.js";
+import { logged, runTransaction } from "./transaction.js";
 
 /*
  * Legacy node pairing over `<state>/nodes/{pending,paired}.json`, with the same lock and write
@@ -70,10 +69,6 @@ export async function requestNode(
   );
 }
 
-const logOptions = (reason: string | undefined) => ({
-  log: reason === undefined ? {} : { reason: validateReason(reason) },
-});
-
 /**
  * Pair a legacy node with one token (never in the result: the gateway hands it over).
  *
@@ -93,7 +88,7 @@ export async function approveNode(
       const { requestId, node } = outcome.result;
       return { ...outcome, log: { action: "nodes.approve", requestId, nodeId: node.nodeId } };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 
@@ -116,7 +111,7 @@ export async function rejectNode(
       const { requestId, nodeId } = outcome.result;
       return { ...outcome, log: { action: "nodes.reject", requestId, nodeId } };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 
@@ -138,7 +133,7 @@ export async function removePairedNode(
       const outcome = removeNode(states, input, now);
       return { ...outcome, log: { action: "nodes.remove", nodeId: outcome.result.nodeId } };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 
@@ -161,7 +156,7 @@ export async function renamePairedNode(
       const { nodeId, displayName } = outcome.result;
       return { ...outcome, log: { action: "nodes.rename", nodeId, name: displayName } };
     },
-    logOptions(input.reason),
+    logged(input.reason),
   );
 }
 

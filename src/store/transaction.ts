@@ -1,4 +1,4 @@
-import type { DecisionFacts } from "../core/decisions.js";
+import { validateReason, type DecisionFacts } from "../core/decisions.js";
 import type { RandomBytes } from "../core/random.js";
 import { MoltbotError, isMoltbotError } from "../errors.js";
 import type { Snapshot } from "./backend.js";
@@ -43,6 +43,11 @@ export interface TransactionOptions {
   /** Record the change in the decision log, with the operator's `--reason` (already validated). */
   log?: { reason?: string };
 }
+
+/** The options of a decision: logged, with the operator's reason when one was given (checked here). */
+export const logged = (reason: string | undefined): TransactionOptions => ({
+  log: reason === undefined ? {} : { reason: validateReason(reason) },
+});
 
 export type Decide<M, R> = (states: M, now: number, random: RandomBytes) => Outcome<M, R>;
 
