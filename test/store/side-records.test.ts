@@ -1,51 +1,18 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { StoreBackend, WriteSession } from "../../src/store/backend.js";
-import { RECORD_KINDS, type RecordKey, type RecordKind } from "../../src/store/catalogue.js";
+import { RECORD_KINDS } from "../../src/store/catalogue.js";
 import { createStoreContext } from "../../src/store/context.js";
 import { readDecisionLog } from "../../src/store/decision-log.js";
 import { approveDmCode, blockDmSender, listDmRequests, requestDmPairing } from "../../src/store/dm-store.js";
 import { listTree, tempStateDir } from "../helpers.js";
+import { memoryBackend } from "./memory-backend.js";
 
 /*
  * moltbot's own records (owner "moltbot"): always JSON under <state>/moltbot/, whatever backend
  * serves the gateway's records (the routing rule, store/owned.ts), and the code history only ever
  * read by changes that write.
  */
-
-/** A backend in memory for the gateway's records, as the SQLite one would be: it must never see moltbot's. */
-function memoryBackend(seen: string[]): StoreBackend {
-  const data = new Map<string, unknown>();
-  const id = (record: RecordKind<unknown>, key: RecordKey) =>
-    `${record.name}:${key.channel?.name ?? ""}:${key.account ?? ""}`;
-  const read = <S>(record: RecordKind<S>, key: RecordKey) => {
-    seen.push(record.name);
-    const id_ = id(record, key);
-    return data.has(id_)
-      ? { state: structuredClone(data.get(id_)) as S, exists: true }
-      : { state: record.empty(), exists: false };
-  };
-  return {
-    kind: "memory",
-    read,
-    keys: () => [],
-    begin(): WriteSession {
-      return {
-        open: (record, key) => Promise.resolve(read(record, key).state),
-        peek: (record, key) => read(record, key).state,
-        lostBeforeWriting: () => false,
-        write: (record, key, state) => {
-          seen.push(record.name);
-          data.set(id(record, key), structuredClone(state));
-          return Promise.resolve();
-        },
-        commit: () => Promise.resolve(),
-        close: () => Promise.resolve(),
-      };
-    },
-  };
-}
 
 describe("moltbot's own records", () => {
   it("every record with owner moltbot lives in <state>/moltbot/ and nowhere else", () => {
