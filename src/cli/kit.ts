@@ -188,7 +188,7 @@ export function createRunner(io: CliIO, onExit: (status: number) => void, argv: 
 
 /**
  * Turn any failure into output and an exit code: one line on stderr, or with --json the error
- * document on stdout. A stack trace only with MOLTBOT_DEBUG=1. When stdout itself is broken, the
+ * document on stdout. A stack trace (with its causes) only with MOLTBOT_DEBUG=1. When stdout itself is broken, the
  * line goes to stderr whatever the mode; if it was an error's document that could not be written,
  * the line names that error and the exit code stays that error's.
  */
@@ -223,7 +223,11 @@ export function reportError(io: CliIO, error: unknown, globals: Globals): number
     }
   }
   if (line !== "") io.err(`moltbot: ${escapeControl(line)}\n`);
-  if (io.env.MOLTBOT_DEBUG === "1" && error instanceof Error && error.stack) io.err(`${error.stack}\n`);
+  if (io.env.MOLTBOT_DEBUG === "1") {
+    // The whole chain: a store error's cause is the system or SQLite failure under it.
+    for (let at: unknown = error, depth = 0; at instanceof Error && depth < 5; at = at.cause, depth++)
+      io.err(`${depth > 0 ? "Caused by: " : ""}${at.stack ?? at.message}\n`);
+  }
   return exitCode;
 }
 

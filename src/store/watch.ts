@@ -112,24 +112,31 @@ export function watchDmRequests(ctx: StoreContext, options: WatchOptions): DmWat
     watcher = undefined;
     timer ??= setInterval(notify, ms);
   };
-  /** (Re)point the watcher at the credentials dir, or at its nearest ancestor until it exists. */
+  /**
+   * (Re)point the watcher at the credentials dir, or at its nearest ancestor until it exists. A
+   * level created while the watch was being set up (`mkdir -p` makes the whole chain at once)
+   * sends no event to a watch armed after it, so the nearest directory is looked up again once the
+   * watch is armed, until it holds still.
+   */
   const ensureWatcher = () => {
-    if (timer) return;
-    const target = nearestExisting(dir);
-    const ino = inodeOf(target);
-    if (watched && watched.dir === target && watched.ino === ino && watcher) return;
-    watcher?.close();
-    try {
-      const atDir = target === dir;
-      watcher = fs.watch(target, { persistent: true }, (_event, name) => {
-        // In the watched dir only the pending files (or the database) matter; above it, anything may be it appearing.
-        if (!atDir || name === null || matters(name)) notify();
-        else if (!fs.existsSync(dir)) notify();
-      });
-      watcher.on("error", () => poll(FALLBACK_POLL_MS));
-      watched = { dir: target, ino };
-    } catch {
-      poll(FALLBACK_POLL_MS);
+    for (;;) {
+      if (timer) return;
+      const target = nearestExisting(dir);
+      const ino = inodeOf(target);
+      if (watched && watched.dir === target && watched.ino === ino && watcher) return;
+      watcher?.close();
+      try {
+        const atDir = target === dir;
+        watcher = fs.watch(target, { persistent: true }, (_event, name) => {
+          // In the watched dir only the pending files (or the database) matter; above it, anything may be it appearing.
+          if (!atDir || name === null || matters(name)) notify();
+          else if (!fs.existsSync(dir)) notify();
+        });
+        watcher.on("error", () => poll(FALLBACK_POLL_MS));
+        watched = { dir: target, ino };
+      } catch {
+        poll(FALLBACK_POLL_MS);
+      }
     }
   };
 

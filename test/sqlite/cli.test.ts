@@ -198,6 +198,23 @@ describe("every command on an OpenClaw SQLite state", () => {
   });
 });
 
+describe("MOLTBOT_DEBUG=1", () => {
+  it("prints the one line, then the stack with the failure under it (here SQLite's own)", async () => {
+    const stateDir = openclawState();
+    const database = path.join(stateDir, "state", "openclaw.sqlite");
+    fs.writeFileSync(database, Buffer.alloc(8192, 0x5a));
+    const plain = await runMoltbot(["pairing", "list", "telegram"], { stateDir });
+    const debug = await runMoltbot(["pairing", "list", "telegram"], { stateDir, env: { MOLTBOT_DEBUG: "1" } });
+    expect(plain.code).toBe(3);
+    expect(plain.stderr.split("\n")).toHaveLength(2);
+    expect(debug.code).toBe(3);
+    const lines = debug.stderr.split("\n");
+    expect(lines[0]).toBe(plain.stderr.split("\n")[0]);
+    expect(lines[1]).toMatch(/^MoltbotError: .*cannot be read as an SQLite database/);
+    expect(lines).toContain("Caused by: Error: file is not a database");
+  });
+});
+
 describe("pairing wait on an OpenClaw SQLite state", () => {
   it.each([
     ["file-system notifications (the database's directory)", {}],

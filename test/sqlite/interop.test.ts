@@ -270,6 +270,7 @@ describe("interop with the real OpenClaw 2026.9.6", () => {
     void theirs.finally(() => (theirsDone = true));
     // moltbot keeps writing for as long as OpenClaw's writers run (at least 15 rounds per lane).
     let attempts = 0;
+    const refused: string[] = [];
     const ours = [0, 1].map(async (i) => {
       const acknowledged: string[] = [];
       for (let j = 0; j < 15 || (!theirsDone && j < 200); j++) {
@@ -277,14 +278,16 @@ describe("interop with the real OpenClaw 2026.9.6", () => {
         attempts += 2;
         const result = await runJson(["pairing", "request", "telegram", id, "--account", `mb${i}x${j}`], {
           stateDir,
-          env: { MOLTBOT_LOCK_TIMEOUT_MS: "30000" },
+          env: { MOLTBOT_LOCK_TIMEOUT_MS: "30000", MOLTBOT_DEBUG: "1" },
         });
         if (result.code === 0) acknowledged.push(id);
+        else refused.push(`${id}: exit ${String(result.code)} ${result.stdout}${result.stderr}`);
         const device = await runJson(["devices", "request", "--device-id", id, "--public-key", "k"], {
           stateDir,
-          env: { MOLTBOT_LOCK_TIMEOUT_MS: "30000" },
+          env: { MOLTBOT_LOCK_TIMEOUT_MS: "30000", MOLTBOT_DEBUG: "1" },
         });
         if (device.code === 0) acknowledged.push(`device:${id}`);
+        else refused.push(`device:${id}: exit ${String(device.code)} ${device.stdout}${device.stderr}`);
       }
       return acknowledged;
     });
@@ -301,6 +304,7 @@ describe("interop with the real OpenClaw 2026.9.6", () => {
     const lost = acknowledged.filter((id) => !(id.startsWith("device:") ? devices.has(id) : rows.has(id)));
     expect(lost).toEqual([]);
     // moltbot waits for the lock instead of failing: every one of its writes was acknowledged.
+    expect(refused).toEqual([]);
     expect(moltbotResults.flat()).toHaveLength(attempts);
     // OpenClaw's writers may give up after its own 5 s wait ("another OpenClaw process owns
     // state-lifecycle"): that is a write it did not acknowledge, not a loss.

@@ -5,6 +5,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { withReadConnection } from "../../src/store/sqlite/backend.js";
 import { coordinatorPath } from "../../src/store/sqlite/coordinator.js";
+import { DEVICE_PENDING } from "../../src/store/catalogue.js";
+import { createStoreContext } from "../../src/store/context.js";
 import { collectOutput, listTree, runJson, runMoltbot, tempDir, type RunResult } from "../helpers.js";
 import { dbPath, openclawState, query, sqlite, track } from "./helpers.js";
 
@@ -117,6 +119,22 @@ describe("OpenClaw's coordinator lock", () => {
       code: "STORE_LOCKED",
       message: expect.stringContaining("stayed locked by another connection"),
     });
+  });
+
+  it("a connection that locks the database's schema for a moment (as OpenClaw's last connection does while it checkpoints the WAL away on close) is waited for, not a refusal", async () => {
+    const stateDir = openclawState();
+    const session = createStoreContext({ stateDir, env: {} }).backend.begin(Date.now() + 10_000);
+    // Held from before the write opens its connection until 1.2 s later: the connection's first
+    // statements read the schema, and must wait for it like the transaction does.
+    const holder = await hold(dbPath(stateDir), "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;", 1200);
+    const started = Date.now();
+    try {
+      expect(await session.open(DEVICE_PENDING, {})).toEqual({});
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    } finally {
+      await session.close();
+      await holder.done;
+    }
   });
 
   it("OpenClaw's backup or restore (state-handles held exclusively) stops a write at once", async () => {

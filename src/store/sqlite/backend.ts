@@ -320,11 +320,12 @@ class SqliteSession implements WriteSession {
     // mode=rw: never create the database (it is the gateway's to create).
     const db = new sqlite.DatabaseSync(fileUri(this.file, "mode=rw"));
     this.db = db;
-    // OpenClaw's per-connection settings; journal_mode is the database's own and is left as it is.
-    db.exec(
-      "PRAGMA wal_autocheckpoint = 1000; PRAGMA journal_size_limit = 67108864; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;",
-    );
-    if (!(await beginWithin(db, "BEGIN IMMEDIATE", this.deadline))) {
+    // OpenClaw's per-connection settings (journal_mode is the database's own and is left as it is),
+    // then the transaction. They share the wait: `synchronous` reads the schema, which is busy while
+    // the last OpenClaw connection to close checkpoints the WAL away.
+    const settings =
+      "PRAGMA wal_autocheckpoint = 1000; PRAGMA journal_size_limit = 67108864; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;";
+    if (!(await beginWithin(db, `${settings} BEGIN IMMEDIATE;`, this.deadline))) {
       throw new MoltbotError(
         "STORE_LOCKED",
         `${this.file} stayed locked by another connection for ${seconds()}; nothing was written. Try again.`,

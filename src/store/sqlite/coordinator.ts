@@ -84,7 +84,8 @@ export function ensurePrivateDirectory(dir: string): void {
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Run `statement` (which begins a transaction) until it gets its lock or `deadline` passes: SQLite's
+ * Run `statement` (connection settings, then the BEGIN of a transaction: it may run again whole)
+ * until it gets its lock or `deadline` passes: SQLite's
  * busy handler waits in slices of at most 250 ms, between which the event loop runs. Returns false
  * on timeout; any other failure is thrown.
  */
