@@ -109,6 +109,16 @@ function removeLockPath(path: string): void {
   else fs.unlinkSync(path);
 }
 
+/** Run a synchronous fs call; its error, or null. */
+function attempt(call: () => unknown): NodeJS.ErrnoException | null {
+  try {
+    call();
+    return null;
+  } catch (error) {
+    return error as NodeJS.ErrnoException;
+  }
+}
+
 type Callback = (error: NodeJS.ErrnoException | null) => void;
 type StatCallback = (error: NodeJS.ErrnoException | null, stat?: fs.Stats) => void;
 
@@ -120,27 +130,32 @@ function datedStat(stat: fs.Stats, stale: boolean): fs.Stats {
 
 // The lock directory is created 0700 like every other directory of the store. node:fs is the
 // prototype rather than spread: a spread evaluates fs's lazy getters (fs.promises, streams), which
-// would load those modules on every start-up, read-only commands included.
+// would load those modules on every start-up, read-only commands included. Each call is made
+// synchronously and answered through proper-lockfile's callback (as its own lockSync does): a lock
+// is a few system calls of microseconds, where a trip through libuv's thread pool per call cost an
+// event-loop wake-up each (an approve takes four locks; ~0.7 ms of its run).
 const lockFs = Object.create(fs, {
   mkdir: {
-    value: (dir: string, callback: Callback) =>
-      fs.mkdir(dir, { mode: 0o700 }, (error) => {
-        const identity = error ? undefined : lockIdentity(dir);
-        if (identity !== undefined) ownLocks.set(dir, identity);
-        callback(error);
-      }),
+    value: (dir: string, callback: Callback) => {
+      const error = attempt(() => fs.mkdirSync(dir, { mode: 0o700 }));
+      const identity = error ? undefined : lockIdentity(dir);
+      if (identity !== undefined) ownLocks.set(dir, identity);
+      callback(error);
+    },
   },
   stat: {
     // lstat, never stat: a link planted at the lock's path is not followed. Our own lock keeps its
     // real mtime (proper-lockfile compares it to detect a takeover); another's is dated by our rules.
-    value: (path: string, callback: StatCallback) =>
-      fs.lstat(path, (error, stat) => {
-        if (error || ownLocks.has(path)) return callback(error, stat);
-        callback(null, datedStat(stat, lockIsStale(path, stat)));
-      }),
+    value: (path: string, callback: StatCallback) => {
+      let stat: fs.Stats | undefined;
+      const error = attempt(() => (stat = fs.lstatSync(path)));
+      if (error || ownLocks.has(path)) return callback(error, stat);
+      callback(null, datedStat(stat!, lockIsStale(path, stat!)));
+    },
   },
   utimes: {
-    value: (path: string, atime: Date, mtime: Date, callback: Callback) => fs.lutimes(path, atime, mtime, callback),
+    value: (path: string, atime: Date, mtime: Date, callback: Callback) =>
+      callback(attempt(() => fs.lutimesSync(path, atime, mtime))),
   },
   rmdir: {
     // Not removing a lock that is not the one meant is reported as done: the lock the caller
