@@ -7,7 +7,7 @@ import { GENESIS_HASH, type DecisionEntry, type DecisionHead } from "./decisions
  * log` import it.
  */
 
-export const sha256Hex = (text: string): string => sha256(text);
+export const sha256Hex = (data: string | Uint8Array): string => sha256(data);
 
 /**
  * A code as the log and the dead-code file keep it. Salting would not make a 40-bit code safe from

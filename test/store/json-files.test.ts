@@ -16,7 +16,7 @@ import {
 } from "../../src/store/json/files.js";
 import { ensureWritableDir } from "../../src/store/json/owner.js";
 import { runTransaction } from "../../src/store/transaction.js";
-import { fileMode, listTree, tempDir, tempStateDir } from "../helpers.js";
+import { BIN, cliEnv, fileMode, listTree, tempDir, tempStateDir } from "../helpers.js";
 
 const telegram = { channel: resolveChannel("telegram") };
 
@@ -264,6 +264,42 @@ describe("writeFileAtomic", () => {
     expect(fs.readFileSync(victim, "utf8")).toBe("precious");
     const temps = fs.readdirSync(dir).filter((name) => OUR_TEMP.test(name.slice("telegram-allowFrom.json".length)));
     expect(temps).toEqual([]);
+  });
+
+  it("names temp files from the kernel's random device, never from a /dev/urandom that is a planted regular file", async () => {
+    const stateDir = tempStateDir();
+    const credentials = path.join(stateDir, "credentials");
+    fs.mkdirSync(credentials, { recursive: true, mode: 0o700 });
+    const zeros = path.join(tempDir(), "urandom");
+    fs.writeFileSync(zeros, Buffer.alloc(4096));
+    const request = (senderId: string, urandom?: string) => {
+      // A mount namespace of its own, where /dev/urandom may be a regular file of zeros.
+      const script = `${urandom ? 'mount --bind "$1" /dev/urandom && ' : ""}exec "$2" "$3" pairing request telegram "$4"`;
+      const run = spawnSync(
+        "unshare",
+        ["-m", "sh", "-c", script, "sh", urandom ?? "", process.execPath, BIN, senderId],
+        {
+          env: cliEnv(stateDir),
+          encoding: "utf8",
+        },
+      );
+      expect(run.status, run.stderr).toBe(0);
+    };
+    const seen = new Set<string>();
+    const watcher = fs.watch(credentials, (_event, name) => {
+      if (name && OUR_TEMP.test(name.slice("telegram-pairing.json".length))) seen.add(name);
+    });
+    try {
+      request("41");
+      request("42", zeros);
+      request("43");
+      // inotify events arrive asynchronously: wait for all three writes' temp names.
+      for (let waited = 0; seen.size < 3 && waited < 2_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      watcher.close();
+    }
+    expect(seen.size).toBe(3);
+    expect([...seen].filter((name) => name.includes("0".repeat(32)))).toEqual([]);
   });
 
   it("a failed write leaves the old file and no temp file behind", () => {
