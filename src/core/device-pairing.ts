@@ -190,22 +190,19 @@ export function validateDeviceRequest(input: DeviceRequestInput): ValidDeviceReq
 // ---------------------------------------------------------------------------------------------
 // Views: what listings and results show.
 
-const DESCRIPTION_FIELDS = [
-  "displayName",
-  "platform",
-  "clientId",
-  "clientMode",
-  "role",
-  "roles",
-  "scopes",
-  "remoteIp",
-] as const;
-
+/**
+ * The description fields a view shows, in the gateway's order. Named stores, not a loop over the
+ * names: `devices list` builds 10 000 views, and one object shape for all of them.
+ */
 function copyDescription<T extends Partial<ValidDeviceRequest>>(target: T, source: Partial<ValidDeviceRequest>): T {
-  for (const key of DESCRIPTION_FIELDS) {
-    const value = source[key];
-    if (value !== undefined) (target as Record<string, unknown>)[key] = value;
-  }
+  if (source.displayName !== undefined) target.displayName = source.displayName;
+  if (source.platform !== undefined) target.platform = source.platform;
+  if (source.clientId !== undefined) target.clientId = source.clientId;
+  if (source.clientMode !== undefined) target.clientMode = source.clientMode;
+  if (source.role !== undefined) target.role = source.role;
+  if (source.roles !== undefined) target.roles = source.roles;
+  if (source.scopes !== undefined) target.scopes = source.scopes;
+  if (source.remoteIp !== undefined) target.remoteIp = source.remoteIp;
   return target;
 }
 
@@ -228,6 +225,8 @@ export function viewPendingRequest(request: DevicePendingRequest, paired?: Devic
   return view;
 }
 
+const byRole = (a: DeviceTokenSummary, b: DeviceTokenSummary) => (a.role < b.role ? -1 : a.role > b.role ? 1 : 0);
+
 /** A paired device without its secrets and without fields we do not document. */
 export function viewPairedDevice(device: PairedDevice): PairedDeviceView {
   const view = copyDescription(
@@ -241,9 +240,9 @@ export function viewPairedDevice(device: PairedDevice): PairedDeviceView {
   if (typeof device.operatorLabel === "string") view.operatorLabel = device.operatorLabel;
   const { tokens } = device;
   if (tokens !== undefined) {
-    view.tokens = Object.entries(tokens)
-      .map(([key, token]) => summarizeToken(token, key))
-      .sort((a, b) => (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
+    const summaries: DeviceTokenSummary[] = [];
+    for (const key in tokens) summaries.push(summarizeToken(tokens[key]!, key));
+    view.tokens = summaries.length > 1 ? summaries.sort(byRole) : summaries;
   }
   view.createdAtMs = device.createdAtMs;
   view.approvedAtMs = device.approvedAtMs;
@@ -257,14 +256,30 @@ export interface DeviceListing {
   paired: PairedDeviceView[];
 }
 
+/**
+ * Most recently approved first, equal times in file order (a stable sort). A file in approval order,
+ * as writers append, only needs reversing: one pass tells, instead of a sort's comparator calls.
+ */
+function newestApprovalFirst(devices: PairedDevice[]): PairedDevice[] {
+  let ascending = true;
+  let descending = true;
+  for (let i = 1; i < devices.length; i++) {
+    const step = devices[i]!.approvedAtMs - devices[i - 1]!.approvedAtMs;
+    if (step <= 0) ascending = false;
+    if (step > 0) descending = false;
+  }
+  if (descending) return devices;
+  // Strictly ascending: no equal times, so reversing is the stable sort.
+  if (ascending) return devices.reverse();
+  return devices.sort((a, b) => b.approvedAtMs - a.approvedAtMs);
+}
+
 /** Pending (live, newest first) and paired (most recently approved first), without secrets. */
 export function listDevicePairing(
   state: { pending: DevicePendingState; paired: DevicePairedState },
   now: number,
 ): DeviceListing {
-  const paired = Object.values(state.paired)
-    .sort((a, b) => b.approvedAtMs - a.approvedAtMs)
-    .map(viewPairedDevice);
+  const paired = newestApprovalFirst(Object.values(state.paired)).map(viewPairedDevice);
   return {
     pending: livePending(state.pending, now).map((request) => viewPendingRequest(request, state.paired)),
     paired,

@@ -508,6 +508,26 @@ describe("device reject, list and remove", () => {
     expect(JSON.stringify(listed)).not.toContain(paired.p1!.tokens!.node!.token);
   });
 
+  it.each([
+    ["approval order (as writers append)", [1, 2, 3, 4, 5]],
+    ["newest first already", [5, 4, 4, 2, 1]],
+    ["ties in approval order", [1, 2, 2, 3]],
+    ["any order", [3, 1, 3, 2, 5, 1]],
+  ])("paired devices are listed most recently approved first, ties in file order: %s", (_, times) => {
+    const paired: DevicePairedState = {};
+    for (const [i, at] of times.entries()) {
+      paired[`d${i}`] = {
+        ...pairDevice({ pending: {}, paired: {} }, input(`d${i}`), T0).paired[`d${i}`]!,
+        approvedAtMs: at,
+      };
+    }
+    const expected = Object.values(paired)
+      .map((device, index) => ({ id: device.deviceId, at: device.approvedAtMs, index }))
+      .sort((a, b) => b.at - a.at || a.index - b.index)
+      .map((device) => device.id);
+    expect(listDevicePairing({ pending: {}, paired }, T0).paired.map((device) => device.deviceId)).toEqual(expected);
+  });
+
   it("a listed token without a readable role is shown under the role it is filed under", () => {
     const paired = {
       d: {
