@@ -17,7 +17,8 @@ const common = {
   bundle: true,
   platform: "node",
   target: "node20",
-  minify: true,
+  // MOLTBOT_NO_MINIFY=1 keeps names, for reading a --cpu-prof of the bundle.
+  minify: process.env.MOLTBOT_NO_MINIFY !== "1",
   legalComments: "none",
   define: { __MOLTBOT_VERSION__: JSON.stringify(version) },
   logLevel: "warning",
