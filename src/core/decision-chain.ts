@@ -1,4 +1,4 @@
-import { sha256 } from "./fingerprint.js";
+import { sha256, sha256Pair } from "./fingerprint.js";
 import { GENESIS_HASH, type DecisionEntry, type DecisionHead } from "./decisions.js";
 
 /*
@@ -8,6 +8,7 @@ import { GENESIS_HASH, type DecisionEntry, type DecisionHead } from "./decisions
  */
 
 export const sha256Hex = (data: string | Uint8Array): string => sha256(data);
+export { sha256Pair };
 
 /**
  * A code as the log and the dead-code file keep it. Salting would not make a 40-bit code safe from

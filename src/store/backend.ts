@@ -33,6 +33,17 @@ export interface WriteSession {
   lostBeforeWriting(): boolean;
   /** Write one opened record; writes happen in the order they are asked for. */
   write<S>(record: RecordKind<S>, key: RecordKey, state: S): Promise<void>;
+  /**
+   * The bytes an opened record is stored as (null: there is none), for the decision log's journal.
+   * Absent (or undefined) for a backend that stores no bytes of its own (SQLite rows): the journal
+   * then digests states.
+   */
+  storedBytes?<S>(record: RecordKind<S>, key: RecordKey): Uint8Array | null | undefined;
+  /**
+   * Serialise `state` now, exactly as `write(record, key, state)` will store it, and return those
+   * bytes; that write then stores them without serialising again. Absent where `storedBytes` is.
+   */
+  prepareWrite?<S>(record: RecordKind<S>, key: RecordKey, state: S): Uint8Array | undefined;
   /** Make the writes final (and prove no other writer took over meanwhile). */
   commit(): Promise<void>;
   /** Release every lock (and abandon uncommitted writes where the backend can). */
@@ -43,6 +54,11 @@ export interface StoreBackend {
   readonly kind: "json" | "sqlite" | "memory";
   /** Read without a lock; creates nothing. A missing record reads as the kind's empty state. */
   read<S>(record: RecordKind<S>, key: RecordKey, options?: ReadOptions): Snapshot<S>;
+  /**
+   * The bytes a record is stored as now (null: none), read without a lock: what `storedBytes` and
+   * `prepareWrite` give for the same record. Absent (or undefined) where those are.
+   */
+  readBytes?<S>(record: RecordKind<S>, key: RecordKey): Uint8Array | null | undefined;
   /** The keys of every existing record of a kind (which channels and account files exist). */
   keys(record: RecordKind<unknown>): RecordKey[];
   /** Start a locked change; `deadline` bounds every wait for a lock. */

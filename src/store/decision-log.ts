@@ -3,6 +3,8 @@ import { resolveChannel } from "../core/channels.js";
 import {
   formatDecisionLine,
   parseDecisionLine,
+  sha256Hex,
+  sha256Pair,
   stateDigest,
   verifyDecisionLog,
   type LogVerification,
@@ -18,6 +20,7 @@ import {
 import { CONTROL_CHARACTERS } from "../core/text.js";
 import { MoltbotError, isMoltbotError } from "../errors.js";
 import { DECISION_HEAD, RECORD_KINDS, type RecordKey, type RecordKind } from "./catalogue.js";
+import type { WriteSession } from "./backend.js";
 import type { StoreContext } from "./context.js";
 import { DOCTOR_HINT, errnoOf, storeIoError } from "./json/errors.js";
 import { FILE_MODE, userName } from "./json/owner.js";
@@ -55,8 +58,16 @@ export interface PlannedWrite {
 }
 
 export interface DecisionLogSession {
-  /** Step 1: journal the decision's line in the head, before any record is written. */
-  prepare(facts: DecisionFacts, reason: string | undefined, writes: readonly PlannedWrite[]): Promise<void>;
+  /**
+   * Step 1: journal the decision's line in the head, before any record is written. `session` holds
+   * the records: it digests them as stored, and serialises each new state once for its write.
+   */
+  prepare(
+    facts: DecisionFacts,
+    reason: string | undefined,
+    writes: readonly PlannedWrite[],
+    session: WriteSession,
+  ): Promise<void>;
   /** Step 3: append the journaled line and move the head past it (after the records are committed). */
   append(): Promise<void>;
   /** True when the head's lock was lost before anything was written (the runner starts over). */
@@ -178,19 +189,45 @@ function asReadBack(record: RecordKind<unknown>, state: unknown): unknown {
   return parsed.success ? parsed.data : state;
 }
 
-function journalWrite(write: PlannedWrite): JournalWrite {
+/*
+ * A journaled record is digested as stored where the backend stores bytes (JSON files): SHA-256 of
+ * the file's bytes ("sha256:<hex>"; "missing" for no file), before from the bytes read under the
+ * lock, after from exactly the bytes the write will store. Exact (the same bytes or not), and one
+ * hash per record: no serialising of states to digest them (for a 100 000-entry allowlist that was
+ * a stringify, a schema pass and a hash more per state). A backend without bytes of its own
+ * (SQLite rows) has its states digested as they read back (plain hex). currentDigest computes the
+ * kind the journal holds, so a journal written before digests were of bytes is still judged exactly.
+ */
+const MISSING = "missing";
+const BYTES_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+const bytesDigest = (bytes: Uint8Array | null): string => (bytes === null ? MISSING : `sha256:${sha256Hex(bytes)}`);
+
+/** Both digests of a record; a file before and after a change mostly share their start, hashed once. */
+function bytesDigests(stored: Uint8Array | null, planned: Uint8Array): { before: string; after: string } {
+  if (stored === null) return { before: MISSING, after: bytesDigest(planned) };
+  const [before, after] = sha256Pair(stored, planned);
+  return { before: `sha256:${before}`, after: `sha256:${after}` };
+}
+
+function journalWrite(write: PlannedWrite, session: WriteSession): JournalWrite {
+  const stored = session.storedBytes?.(write.record, write.key);
+  const planned = stored === undefined ? undefined : session.prepareWrite?.(write.record, write.key, write.after);
   return {
     record: write.record.name,
     ...(write.key.channel ? { channel: write.key.channel.name } : {}),
     ...(write.key.account !== undefined ? { account: write.key.account } : {}),
-    // `before` is the state the backend read under the lock: already what a read gives, the form
-    // currentDigest compares with (a read-back pass over a 100 000-entry allowlist costs ~20 ms).
-    before: stateDigest(write.before),
-    after: stateDigest(asReadBack(write.record, write.after)),
+    ...(stored !== undefined && planned !== undefined
+      ? bytesDigests(stored, planned)
+      : {
+          // `before` is the state the backend read under the lock: already what a read gives.
+          before: stateDigest(write.before),
+          after: stateDigest(asReadBack(write.record, write.after)),
+        }),
   };
 }
 
-/** The digest of a journaled record as it is now ("unreadable" when it cannot be read). */
+/** The digest of a journaled record as it is now, of the kind the journal holds ("unreadable": it cannot be read). */
 function currentDigest(ctx: StoreContext, write: JournalWrite): string {
   try {
     const record = RECORD_KINDS.find((kind) => kind.name === write.record) as RecordKind<unknown> | undefined;
@@ -199,6 +236,11 @@ function currentDigest(ctx: StoreContext, write: JournalWrite): string {
       ...(write.channel !== undefined ? { channel: resolveChannel(write.channel) } : {}),
       ...(write.account !== undefined ? { account: write.account } : {}),
     };
+    if (BYTES_DIGEST.test(write.after)) {
+      const bytes = ctx.backend.readBytes?.(record, key);
+      // A store that now keeps no bytes for it (MOLTBOT_STORE changed since): nothing can be told.
+      return bytes === undefined ? "no-bytes" : bytesDigest(bytes);
+    }
     return stateDigest(ctx.backend.read(record, key).state);
   } catch (error) {
     if (isMoltbotError(error)) return "unreadable";
@@ -281,7 +323,7 @@ export async function openDecisionLog(ctx: StoreContext, deadline: number): Prom
 
     let prepared: { line: string; hash: string } | undefined;
     return {
-      async prepare(facts, reason, writes) {
+      async prepare(facts, reason, writes, recordSession) {
         const fields: Omit<DecisionEntry, "hash" | "prev" | "seq"> = {
           at: new Date(ctx.now()).toISOString(),
           ...facts,
@@ -290,7 +332,9 @@ export async function openDecisionLog(ctx: StoreContext, deadline: number): Prom
         };
         prepared = formatDecisionLine(fields, head.seq + 1, head.hash);
         // Bookkeeping (the code history) is left out: it is not what says whether the decision was made.
-        const journaled = writes.filter((write) => !write.record.bookkeeping).map(journalWrite);
+        const journaled = writes
+          .filter((write) => !write.record.bookkeeping)
+          .map((write) => journalWrite(write, recordSession));
         await writeHead({ ...head, journal: { line: prepared.line, writes: journaled } });
       },
       async append() {

@@ -125,7 +125,7 @@ function inspectContent(
   }
   const facts: Partial<FileFacts> & { content: ContentFacts } = { content: { status: "ok" } };
   if (bom) facts.bom = true;
-  const risk = rewriteRisk(raw.bytes, text, check.parsed);
+  const risk = rewriteRisk(raw.bytes, check.parsed, text);
   if (risk !== undefined) facts.rewriteRisk = risk;
   if (kind.expiry) facts.counts = (kind.expiry.count as (state: unknown, now: number) => EntryCounts)(check.data, now);
   if (kind.name === "dm-pending") {

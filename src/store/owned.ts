@@ -25,6 +25,7 @@ export function routeOwnedRecords(main: StoreBackend, json: () => StoreBackend):
     kind: main.kind,
     read: <S>(record: RecordKind<S>, key: RecordKey, options?: ReadOptions): Snapshot<S> =>
       pick(record as RecordKind<unknown>).read(record, key, options),
+    readBytes: (record, key) => pick(record).readBytes?.(record, key),
     keys: (record) => pick(record).keys(record),
     begin(deadline): WriteSession {
       let mainSession: WriteSession | undefined;
@@ -36,6 +37,8 @@ export function routeOwnedRecords(main: StoreBackend, json: () => StoreBackend):
         peek: (record, key) => sessionFor(record as RecordKind<unknown>).peek(record, key),
         lostBeforeWriting: () => Boolean(mainSession?.lostBeforeWriting() || sideSession?.lostBeforeWriting()),
         write: (record, key, state) => sessionFor(record as RecordKind<unknown>).write(record, key, state),
+        storedBytes: (record, key) => sessionFor(record).storedBytes?.(record, key),
+        prepareWrite: (record, key, state) => sessionFor(record).prepareWrite?.(record, key, state),
         async commit() {
           await mainSession?.commit();
           await sideSession?.commit();

@@ -127,7 +127,7 @@ export async function runTransaction<M, R>(
         if (key === undefined) throw new Error(`${tx.name} decided to write ${name}, which it did not open`);
         writes.push({ record: tx.records[name], key, before: states[name], after: next });
       }
-      if (log && outcome.log && writes.length > 0) await log.prepare(outcome.log, options.log?.reason, writes);
+      if (log && outcome.log && writes.length > 0) await log.prepare(outcome.log, options.log?.reason, writes, session);
       for (const write of writes) await session.write(write.record, write.key, write.after);
       await session.commit();
       committed = true;

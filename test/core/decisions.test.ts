@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   codeDigest,
   formatDecisionLine,
   parseDecisionLine,
   sha256Hex,
+  sha256Pair,
   verifyDecisionLog,
 } from "../../src/core/decision-chain.js";
 import {
@@ -206,5 +208,30 @@ describe("an interrupted decision, judged by its records as they are now", () =>
     ],
   ])("%s: %s", (_name, writes, current, outcome) => {
     expect(classifyInterrupted(writes, current)).toBe(outcome);
+  });
+});
+
+describe("sha256Pair (the journal's digests of a file before and after)", () => {
+  const one = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+  it.each([
+    ["both empty", 0, 0],
+    ["shorter than one chunk", 100, 120],
+    ["a long shared start, then different tails", 200_000, 200_017],
+    ["exactly one chunk each", 65_536, 65_536],
+    ["one a prefix of the other", 131_072, 140_000],
+  ])("equals two separate hashes: %s", (_, lengthA, lengthB) => {
+    const base = Buffer.alloc(Math.max(lengthA, lengthB));
+    for (let i = 0; i < base.length; i++) base[i] = (i * 7919) % 251;
+    const a = base.subarray(0, lengthA);
+    const b = Buffer.from(base.subarray(0, lengthB));
+    if (lengthB > 10) b[lengthB - 3] = b[lengthB - 3]! ^ 0xff;
+    expect(sha256Pair(a, b)).toEqual([one(a), one(b)]);
+  });
+
+  it("files that part early or at once", () => {
+    const a = Buffer.from("x".repeat(300_000));
+    const b = Buffer.from(`y${"x".repeat(299_999)}`);
+    expect(sha256Pair(a, b)).toEqual([one(a), one(b)]);
+    expect(sha256Pair(a, a)).toEqual([one(a), one(a)]);
   });
 });

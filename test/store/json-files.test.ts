@@ -9,6 +9,7 @@ import { storeIoError } from "../../src/store/json/errors.js";
 import {
   MAX_STORE_FILE_BYTES,
   OUR_TEMP,
+  keptEveryKey,
   rewriteRisk,
   scanJson,
   serializeStore,
@@ -235,7 +236,38 @@ describe("a rewrite never silently changes data it did not mean to change", () =
     expect(scanJson('{"a":"\\"b\\":1","b":{"c":1},"c":[{"d":1,"d":2}]}')).toEqual({ duplicateKeyAt: '"c.d"' });
     expect(scanJson('{"a":1,"b":{"a":1}}')).toEqual({});
     expect(scanJson('{"x":{"__proto__":1}}')).toEqual({ protoKeyAt: "x.__proto__" });
-    expect(rewriteRisk(Buffer.from('{"a":1}'), '{"a":1}', { a: 1 })).toBeUndefined();
+    expect(rewriteRisk(Buffer.from('{"a":1}'), { a: 1 })).toBeUndefined();
+  });
+
+  // keptEveryKey vouches for a parse by counting ':' bytes; every case is checked against the slow
+  // way (the duplicate-key scanner) so the count can never say "kept" where a key was dropped.
+  it.each([
+    ["no strings with ':'", '{"version":1,"allowFrom":["1","2"]}', true],
+    ["':' inside values and keys", '{"a:b":"c:d","e":[{"f":"::"}],"g":{"h":"x:"}}', true],
+    ["a duplicate at the top", '{"a":1,"a":2}', false],
+    ["a duplicate nested in an array", '{"a":[{"b":1},{"c":1,"c":2}]}', false],
+    ["a dropped value that held ':' and objects", '{"a":{"x":"1:2","y":{"z":1}},"a":{"x":"3"}}', false],
+    ["a '{' and ':' only in strings", '{"a":"{:{","b":"}"}', true],
+    ["a \\u escape (could spell ':'): not vouched for", '{"a":"\\u003a","b":1}', false],
+    ["__proto__ as a key", '{"__proto__":{"a":1},"b":2}', true],
+    ["a duplicate __proto__", '{"__proto__":1,"__proto__":2}', false],
+    ["an array at the top", '[{"a":1},{"a":1,"b":"c:"}]', true],
+  ])("keptEveryKey: %s", (_, text, kept) => {
+    const parsed: unknown = JSON.parse(text);
+    expect(keptEveryKey(Buffer.from(text), parsed)).toBe(kept);
+    // Never "kept" when the scanner finds a duplicate.
+    if (scanJson(text).duplicateKeyAt !== undefined) expect(kept).toBe(false);
+    // And rewriteRisk agrees with the scanner whichever way it answered.
+    expect(rewriteRisk(Buffer.from(text), parsed) === undefined).toBe(scanJson(text).duplicateKeyAt === undefined);
+  });
+
+  it("keptEveryKey on a 100 000-sender allowlist, and on the same with one key doubled at the end", () => {
+    const allowFrom = Array.from({ length: 100_000 }, (_, i) => `sender:${i}`);
+    const text = JSON.stringify({ version: 1, allowFrom }, null, 2);
+    expect(keptEveryKey(Buffer.from(text), JSON.parse(text))).toBe(true);
+    const doubled = `${text.slice(0, -2)},\n  "version": 1\n}`;
+    expect(keptEveryKey(Buffer.from(doubled), JSON.parse(doubled))).toBe(false);
+    expect(rewriteRisk(Buffer.from(doubled), JSON.parse(doubled))).toMatch(/key "version" twice/);
   });
 });
 

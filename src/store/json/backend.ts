@@ -80,8 +80,9 @@ interface Opened {
   lock: HeldLock;
   raw: RawFile;
   /** Set when the file exists: what a rewrite must reproduce faithfully. */
-  text?: string;
   parsed?: unknown;
+  /** A state serialised ahead of its write (prepareWrite), and the bytes the write stores. */
+  planned?: { state: unknown; bytes: Buffer };
 }
 
 class JsonSession implements WriteSession {
@@ -103,14 +104,30 @@ class JsonSession implements WriteSession {
     const previous = snapshot?.revision as Revision | undefined;
     // Unchanged since the unlocked read (same bytes): reuse its parse, the costly part for big files.
     if (snapshot && previous?.parsed !== undefined && previous.raw.bytes.equals(entry.raw.bytes)) {
-      entry.text = decodeText(entry.raw.bytes).text;
       entry.parsed = previous.parsed;
       return snapshot.state;
     }
-    const { state, parsed, text } = parseRecord(record, key, file, entry.raw);
-    entry.text = text;
+    const { state, parsed } = parseRecord(record, key, file, entry.raw);
     entry.parsed = parsed;
     return state;
+  }
+
+  private openedEntry(record: RecordKind<unknown>, key: RecordKey): Opened {
+    const { file } = locate(this.paths, record, key);
+    const entry = this.opened.get(file);
+    if (!entry) throw new Error(`${file} was used without being opened`);
+    return entry;
+  }
+
+  storedBytes<S>(record: RecordKind<S>, key: RecordKey): Uint8Array | null {
+    const { raw } = this.openedEntry(record, key);
+    return raw.exists ? raw.bytes : null;
+  }
+
+  prepareWrite<S>(record: RecordKind<S>, key: RecordKey, state: S): Uint8Array {
+    const entry = this.openedEntry(record, key);
+    entry.planned = { state, bytes: Buffer.from(serializeStore(state), "utf8") };
+    return entry.planned.bytes;
   }
 
   peek<S>(record: RecordKind<S>, key: RecordKey): S {
@@ -123,8 +140,7 @@ class JsonSession implements WriteSession {
 
   async write<S>(record: RecordKind<S>, key: RecordKey, state: S): Promise<void> {
     const { file } = locate(this.paths, record, key);
-    const entry = this.opened.get(file);
-    if (!entry) throw new Error(`${file} was written without being opened`);
+    const entry = this.openedEntry(record, key);
     const compromised = entry.lock.compromised();
     if (compromised) {
       throw new MoltbotError(
@@ -132,8 +148,8 @@ class JsonSession implements WriteSession {
         `Lost the lock on ${file} (${compromised.message}); nothing was written. Try again. ${DOCTOR_HINT}`,
       );
     }
-    if (entry.raw.exists && entry.text !== undefined) {
-      const risk = rewriteRisk(entry.raw.bytes, entry.text, entry.parsed);
+    if (entry.raw.exists && entry.parsed !== undefined) {
+      const risk = rewriteRisk(entry.raw.bytes, entry.parsed);
       if (risk) {
         throw new MoltbotError(
           "STORE_CORRUPT",
@@ -141,7 +157,10 @@ class JsonSession implements WriteSession {
         );
       }
     }
-    writeFileAtomic(file, serializeStore(state));
+    // The bytes the decision log's journal digested, when it did: what is written is what it names.
+    const planned = entry.planned?.state === state ? entry.planned.bytes : undefined;
+    delete entry.planned;
+    writeFileAtomic(file, planned ?? serializeStore(state));
   }
 
   async commit(): Promise<void> {
@@ -240,6 +259,12 @@ export function createJsonBackend(paths: StatePaths): StoreBackend {
         const key = keyOfFile(record, name);
         return key ? [key] : [];
       });
+    },
+    readBytes<S>(record: RecordKind<S>, key: RecordKey): Uint8Array | null {
+      const { file, dir, root } = locate(paths, record, key);
+      checkDirForReading(root, dir);
+      const raw = readRaw(file);
+      return raw.exists ? raw.bytes : null;
     },
     begin: (deadline) => new JsonSession(paths, deadline),
   };

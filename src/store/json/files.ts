@@ -133,18 +133,85 @@ export function serializeStore(state: unknown): string {
 
 /**
  * Why rewriting this file would change data nobody meant to change, or undefined when a rewrite is
- * faithful. A file in the writers' own format (2-space JSON, with or without the final newline) is
- * faithful by construction; anything else is scanned for duplicate keys, whose earlier values a
- * parse silently drops. Bytes that are not UTF-8 would be replaced by U+FFFD.
+ * faithful. `data` is what JSON.parse made of the file's text; it has lost something only when the
+ * text had a key twice in one object (the parse silently keeps the last). Counting answers that
+ * for almost every file without a pass in JavaScript (keptEveryKey); a file it cannot vouch for is
+ * faithful when it is in the writers' own format (2-space JSON, with or without the final newline),
+ * and otherwise scanned for duplicate keys. Bytes that are not UTF-8 would be replaced by U+FFFD.
  */
-export function rewriteRisk(bytes: Buffer, text: string, data: unknown): string | undefined {
+export function rewriteRisk(bytes: Buffer, data: unknown, decoded?: string): string | undefined {
   if (!isUtf8(bytes)) return "it is not valid UTF-8 text, and rewriting it would replace the invalid bytes";
+  if (keptEveryKey(bytes, data)) return undefined;
+  const text = decoded ?? decodeText(bytes).text;
   const canonical = JSON.stringify(data, null, 2);
   if (text === canonical || text === `${canonical}\n`) return undefined;
   const duplicate = scanJson(text).duplicateKeyAt;
   return duplicate === undefined
     ? undefined
     : `it has the key ${duplicate} twice, and rewriting it would silently keep only the last one`;
+}
+
+const COLON = 0x3a;
+
+/**
+ * True when the parse of `bytes` kept every key, proved by counting: in JSON text every key is
+ * followed by a ':', the only ':' outside strings, so the text's ':' bytes are its keys plus the
+ * ':' inside its strings. The parse has one key per key of the text unless a duplicate was dropped
+ * (and the strings of the dropped value with it), so the counts agree exactly when nothing was
+ * dropped. A `\u` escape could spell a ':' that is no ':' byte: such a text is not vouched for
+ * (false), nor is any text whose counts differ; the caller then checks the slow way. Native
+ * searches over the bytes, one walk over the parsed objects: ~0.3 ms for 100 000 senders, where
+ * stringifying them again to compare cost ~4 ms and a ~1.3 MB string.
+ */
+export function keptEveryKey(bytes: Buffer, data: unknown): boolean {
+  if (bytes.includes("\\u")) return false;
+  const colons = countByte(bytes, COLON);
+  // Every object of the parse opened with a '{' of the text: once that many are found, the walk
+  // can skip the rest (an allowlist's 100 000 strings are never visited).
+  const keys = countKeys(data, { objectsLeft: countByte(bytes, OPEN_BRACE), strings: false });
+  // Most files have no ':' in any string: then the keys alone must match, and the strings need no visit.
+  return colons === keys || colons === countKeys(data, { objectsLeft: Number.POSITIVE_INFINITY, strings: true });
+}
+
+const OPEN_BRACE = 0x7b;
+
+function countByte(bytes: Buffer, byte: number): number {
+  let count = 0;
+  for (let at = bytes.indexOf(byte); at !== -1; at = bytes.indexOf(byte, at + 1)) count++;
+  return count;
+}
+
+/**
+ * Keys of every object in a parsed JSON value; with `strings`, plus the ':' in every key and string.
+ * `objectsLeft` bounds how many objects there can be; the walk stops looking once all were found.
+ */
+function countKeys(value: unknown, walk: { objectsLeft: number; strings: boolean }): number {
+  if (typeof value === "string") return walk.strings ? colonsIn(value) : 0;
+  if (typeof value !== "object" || value === null) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && (walk.objectsLeft > 0 || walk.strings); i++) {
+      const item: unknown = value[i];
+      if ((typeof item === "object" && item !== null) || (walk.strings && typeof item === "string")) {
+        count += countKeys(item, walk);
+      }
+    }
+    return count;
+  }
+  walk.objectsLeft--;
+  for (const [key, item] of Object.entries(value)) {
+    count += 1 + (walk.strings ? colonsIn(key) : 0);
+    if ((typeof item === "object" && item !== null) || (walk.strings && typeof item === "string")) {
+      count += countKeys(item, walk);
+    }
+  }
+  return count;
+}
+
+function colonsIn(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf(":"); at !== -1; at = text.indexOf(":", at + 1)) count++;
+  return count;
 }
 
 /** Node's own validator (node:buffer, native): no decoded copy of a large file is made to check it. */
@@ -222,7 +289,7 @@ export const GATEWAY_TEMP = /^\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
  * Written here rather than with write-file-atomic, which opens its temp file without O_EXCL and
  * with a predictable name, and chowns by path (DECISIONS.md).
  */
-export function writeFileAtomic(file: string, text: string): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const temp = `${file}.moltbot-${randomHex(16)}.tmp`;
   let fd: number | undefined;
   let created = false;
@@ -231,7 +298,7 @@ export function writeFileAtomic(file: string, text: string): void {
     fd = fs.openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, FILE_MODE);
     created = true;
     fs.fchmodSync(fd, FILE_MODE);
-    const bytes = Buffer.from(text, "utf8");
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
     for (let at = 0; at < bytes.length;) at += fs.writeSync(fd, bytes, at);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
