@@ -30,6 +30,12 @@ const NO_FILE: RawFile = { exists: false, bytes: Buffer.alloc(0) };
 export function readRaw(file: string): RawFile {
   let fd: number;
   try {
+    // Most reads of a missing file are of records that usually do not exist (a channel's allowlists,
+    // the block list: three of the four reads of a stranger's request). lstat says so without
+    // throwing, where a failed open builds an exception (~25 µs, most of a stranger's request).
+    // Whatever lstat saw, the open below decides (a file removed or created in between is read as
+    // it is then, or as missing: either is a moment's true state).
+    if (fs.lstatSync(file, { throwIfNoEntry: false }) === undefined) return NO_FILE;
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (error) {
     const code = errnoOf(error);
