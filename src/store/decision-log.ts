@@ -211,12 +211,23 @@ function bytesDigests(stored: Uint8Array | null, planned: Uint8Array): { before:
 }
 
 function journalWrite(write: PlannedWrite, session: WriteSession): JournalWrite {
-  const stored = session.storedBytes?.(write.record, write.key);
-  const planned = stored === undefined ? undefined : session.prepareWrite?.(write.record, write.key, write.after);
-  return {
+  const where = {
     record: write.record.name,
     ...(write.key.channel ? { channel: write.key.channel.name } : {}),
     ...(write.key.account !== undefined ? { account: write.key.account } : {}),
+  };
+  if (write.after === write.before) {
+    // A record the decision left as it was (approving a sender already listed rewrites the
+    // allowlist unchanged) is digested by its state, the same before and after: its bytes may
+    // change (a hand-formatted file comes back in the writers' layout), but it must never be the
+    // record that decides whether an interrupted change was made.
+    const digest = stateDigest(write.before);
+    return { ...where, before: digest, after: digest };
+  }
+  const stored = session.storedBytes?.(write.record, write.key);
+  const planned = stored === undefined ? undefined : session.prepareWrite?.(write.record, write.key, write.after);
+  return {
+    ...where,
     ...(stored !== undefined && planned !== undefined
       ? bytesDigests(stored, planned)
       : {

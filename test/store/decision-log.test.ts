@@ -221,6 +221,26 @@ describe("a crash at each point of a decision", () => {
     expect(verified(stateDir).ok).toBe(true);
   });
 
+  it("approving a sender already listed, in a hand-formatted allowlist, cut before the pending file: nothing was made (the allowlist only changed layout)", async () => {
+    const stateDir = tempStateDir();
+    const ctx = context(stateDir);
+    const code = await pendingCode(ctx, "111");
+    const allowlist = path.join(stateDir, "credentials", "telegram-allowFrom.json");
+    fs.writeFileSync(allowlist, '{"version":1,"allowFrom":["111"]}', { mode: 0o600 });
+    crashOnWrite(/^telegram-pairing\.json$/);
+    const error = await approveDmCode(ctx, { channel: "telegram", code }).catch((caught: unknown) => caught);
+    spy.failOn = undefined;
+    expect(error).toMatchObject({ code: "STORE_IO" });
+    // The allowlist was rewritten in the writers' layout, with the same sender; the code is still pending.
+    expect(fs.readFileSync(allowlist, "utf8")).not.toBe('{"version":1,"allowFrom":["111"]}');
+    expect(listDmRequests(ctx, "telegram").requests.map((request) => request.code)).toEqual([code]);
+    await revokeDmSender(ctx, { channel: "telegram", senderId: "111" });
+    expect(logOf(stateDir).entries.map((entry) => [entry.action, entry.senderId, entry.recovered])).toEqual([
+      ["pairing.revoke", "111", undefined],
+    ]);
+    expect(verified(stateDir).ok).toBe(true);
+  });
+
   it("after every record, before the line: the next decision appends it as `complete`", async () => {
     // A crash between the commit and the append leaves the records written and the journal in the
     // head: made here by failing the head's move after the append, then cutting the line back off.
