@@ -2,10 +2,10 @@ import type { Command } from "commander";
 import { completes } from "./completion-kinds.js";
 import { resolveChannel } from "../core/channels.js";
 import type { DecisionEntry } from "../core/decisions.js";
-import type { LogVerification } from "../core/decision-chain.js";
 import { parseDuration } from "../core/text.js";
 import { MoltbotError } from "../errors.js";
 import { readDecisionLog } from "../store/decision-log.js";
+import { loadNativeHash, type LogVerification } from "../core/decision-chain.js";
 import { withHelp, type Runner, type Show, type Verb } from "./kit.js";
 import { escapeControl, renderTable } from "./output.js";
 
@@ -72,10 +72,12 @@ const log: Verb<
   { channel?: string; since?: string; verify?: boolean },
   Listed & { verify: boolean; filtered: boolean }
 > = {
-  action: ({ options, store }) => {
+  action: async ({ options, store }) => {
     const channel = options.channel === undefined ? undefined : resolveChannel(options.channel).name;
     const ctx = store();
     const since = options.since === undefined ? undefined : sinceOf(options.since, ctx.now());
+    // Every line is hashed again: node:crypto's SHA-256 for a log of any length.
+    await loadNativeHash();
     const { entries, verification } = readDecisionLog(ctx);
     const shown = entries.filter(
       (entry) =>

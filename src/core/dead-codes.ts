@@ -21,8 +21,6 @@ import { formatDuration } from "./text.js";
  */
 
 const codeOf = (request: PairingRequest): string => String(request.code).trim().toUpperCase();
-const sameRecord = (record: CodeRecord, request: PairingRequest): boolean =>
-  record.hash === codeDigest(codeOf(request)) && record.createdAt === request.createdAt;
 
 /**
  * The history after a write of the pending record: every code in `before` or `after` is
@@ -38,11 +36,22 @@ export function recordCodeFates(
   decided?: { fate: CodeFate; codes: readonly string[] },
 ): CodeHistoryState | undefined {
   const records = history.codes.filter((record) => isCodeRecordLive(record, now)).map((record) => ({ ...record }));
-  const recordOf = (request: PairingRequest) => records.find((record) => sameRecord(record, request));
+  // Each code hashed once (the history holds a day of codes; a hash per comparison was ~8 ms).
+  const digests = new Map<string, string>();
+  const digestOf = (request: PairingRequest): string => {
+    const code = codeOf(request);
+    let digest = digests.get(code);
+    if (digest === undefined) digests.set(code, (digest = codeDigest(code)));
+    return digest;
+  };
+  const recordOf = (request: PairingRequest) => {
+    const hash = digestOf(request);
+    return records.find((record) => record.hash === hash && record.createdAt === request.createdAt);
+  };
   for (const request of [...before.requests, ...after.requests]) {
     if (recordOf(request) || !Number.isFinite(Date.parse(request.createdAt))) continue;
     records.push({
-      hash: codeDigest(codeOf(request)),
+      hash: digestOf(request),
       id: request.id,
       account: requestAccount(request),
       createdAt: request.createdAt,

@@ -1,14 +1,30 @@
-import { sha256, sha256Pair } from "./fingerprint.js";
 import { GENESIS_HASH, type DecisionEntry, type DecisionHead } from "./decisions.js";
+import { sha256Js } from "./sha256.js";
 
 /*
  * The hash chain of the decision log (decisions.ts says what a line is): making a line, reading
- * one back, checking a whole log against its head. Loads node:crypto: only writes and `moltbot
- * log` import it.
+ * one back, checking a whole log against its head. Hashes are SHA-256 in JavaScript (sha256.ts),
+ * so that a decision does not load node:crypto (~7 ms); once loadNativeHash has loaded it (before
+ * large inputs, or many: recovery, `log`, `doctor`), node:crypto does them. The digests are the
+ * same either way.
  */
 
-export const sha256Hex = (data: string | Uint8Array): string => sha256(data);
-export { sha256Pair };
+type Native = typeof import("./fingerprint.js");
+let native: Native | undefined;
+
+/** Inputs from this size on are worth loading node:crypto for (a 100 000-sender allowlist). */
+export const LARGE_HASH_INPUT = 64 * 1024;
+
+/** Load node:crypto's SHA-256 for what follows: before hashing large inputs, or many. */
+export async function loadNativeHash(): Promise<void> {
+  native ??= await import("./fingerprint.js");
+}
+
+export const sha256Hex = (data: string | Uint8Array): string => (native ? native.sha256(data) : sha256Js(data));
+
+/** SHA-256 of two byte arrays that share a long start (see fingerprint.ts's sha256Pair). */
+export const sha256Pair = (a: Uint8Array, b: Uint8Array): [string, string] =>
+  native ? native.sha256Pair(a, b) : [sha256Js(a), sha256Js(b)];
 
 /**
  * A code as the log and the dead-code file keep it. Salting would not make a 40-bit code safe from

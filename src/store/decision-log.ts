@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import { resolveChannel } from "../core/channels.js";
 import {
+  LARGE_HASH_INPUT,
   formatDecisionLine,
+  loadNativeHash,
   parseDecisionLine,
   sha256Hex,
   sha256Pair,
@@ -312,6 +314,8 @@ export async function openDecisionLog(ctx: StoreContext, deadline: number): Prom
         await moveHeadPast(journal.line, parsed.entry.hash);
       } else if (full.subarray(0, tail.length).equals(tail)) {
         if (tail.length > 0) truncateDurably(file, head.size);
+        // Recovery reads and digests whole records, of any size: node:crypto for them.
+        await loadNativeHash();
         const outcome = classifyInterrupted(
           journal.writes,
           journal.writes.map((write) => currentDigest(ctx, write)),
@@ -343,6 +347,10 @@ export async function openDecisionLog(ctx: StoreContext, deadline: number): Prom
         };
         prepared = formatDecisionLine(fields, head.seq + 1, head.hash);
         // Bookkeeping (the code history) is left out: it is not what says whether the decision was made.
+        const large = writes.some(
+          (write) => (recordSession.storedBytes?.(write.record, write.key)?.length ?? 0) >= LARGE_HASH_INPUT,
+        );
+        if (large) await loadNativeHash();
         const journaled = writes
           .filter((write) => !write.record.bookkeeping)
           .map((write) => journalWrite(write, recordSession));

@@ -4,6 +4,7 @@ import { shellQuote } from "../core/shell.js";
 import { isMoltbotError } from "../errors.js";
 import { BLOCK_LIST, DECISION_HEAD } from "./catalogue.js";
 import type { StoreContext } from "./context.js";
+import { loadNativeHash } from "../core/decision-chain.js";
 import { logFile, readDecisionLog } from "./decision-log.js";
 import { accountsAllowing } from "./dm-store.js";
 import type { DoctorFinding } from "./doctor.js";
@@ -85,6 +86,7 @@ async function decisionLogFindings(ctx: StoreContext, options: { fix: boolean })
   }
   let verification;
   try {
+    await loadNativeHash();
     verification = readDecisionLog(ctx).verification;
   } catch (error) {
     // The head itself is unreadable: the catalogue's scan reports (and moves aside) that file.
