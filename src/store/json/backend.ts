@@ -210,8 +210,16 @@ function checkDirForReading(root: string, dir: string): void {
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    // Only objects need a visit: an allowlist of 100 000 strings is frozen in one step.
-    for (const child of Object.values(value)) if (typeof child === "object" && child !== null) deepFreeze(child);
+    // Only objects need a visit; an array is walked in place (Object.values would copy an
+    // allowlist's 100 000 strings first).
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const child: unknown = value[i];
+        if (typeof child === "object" && child !== null) deepFreeze(child);
+      }
+    } else {
+      for (const child of Object.values(value)) if (typeof child === "object" && child !== null) deepFreeze(child);
+    }
   }
   return value;
 }
