@@ -346,11 +346,14 @@ export async function openDecisionLog(ctx: StoreContext, deadline: number): Prom
           ...(reason !== undefined ? { reason } : {}),
         };
         prepared = formatDecisionLine(fields, head.seq + 1, head.hash);
-        // Bookkeeping (the code history) is left out: it is not what says whether the decision was made.
-        const large = writes.some(
-          (write) => (recordSession.storedBytes?.(write.record, write.key)?.length ?? 0) >= LARGE_HASH_INPUT,
-        );
+        // node:crypto for large files, and for records without bytes of their own (SQLite rows are
+        // digested by their state, of any size).
+        const large = writes.some((write) => {
+          const stored = recordSession.storedBytes?.(write.record, write.key);
+          return stored === undefined || (stored !== null && stored.length >= LARGE_HASH_INPUT);
+        });
         if (large) await loadNativeHash();
+        // Bookkeeping (the code history) is left out: it is not what says whether the decision was made.
         const journaled = writes
           .filter((write) => !write.record.bookkeeping)
           .map((write) => journalWrite(write, recordSession));
