@@ -1,5 +1,5 @@
 import { MoltbotError } from "../errors.js";
-import { normalizeAllowEntry, type ChannelInfo } from "./channels.js";
+import { normalizeAllowEntry, sameSender, type ChannelInfo } from "./channels.js";
 import { DEFAULT_ACCOUNT, requestAccount, validateAccount } from "./accounts.js";
 import {
   approveCode,
@@ -46,9 +46,6 @@ export interface BlockListState {
 }
 
 export const emptyBlockList = (): BlockListState => ({ version: 1, blocked: [] });
-
-const sameSender = (channel: ChannelInfo, a: string, b: string): boolean =>
-  (normalizeAllowEntry(channel, a) ?? a.trim()) === (normalizeAllowEntry(channel, b) ?? b.trim());
 
 /** The block that covers this sender on this account of the channel, if any. */
 export function findBlock(

@@ -176,6 +176,14 @@ export function normalizeAllowEntry(info: ChannelInfo, senderId: string): string
   return value === "" || value === "*" ? undefined : value;
 }
 
+/**
+ * Whether two ids name the same sender on a channel, compared as the gateway reads allowlist
+ * entries (a value that never counts, such as `*`, is compared trimmed, as it is).
+ */
+export function sameSender(info: ChannelInfo, a: string, b: string): boolean {
+  return (normalizeAllowEntry(info, a) ?? a.trim()) === (normalizeAllowEntry(info, b) ?? b.trim());
+}
+
 function truncateForMessage(value: string): string {
   return value.length > 40 ? `${value.slice(0, 40)}…` : value;
 }

@@ -1,6 +1,6 @@
 import { MoltbotError } from "../errors.js";
 import { requestAccount } from "./accounts.js";
-import { normalizeAllowEntry, type ChannelInfo } from "./channels.js";
+import { sameSender, type ChannelInfo } from "./channels.js";
 import { normalizeCode } from "./codes.js";
 import { isCodeRecordLive, type CodeFate, type CodeHistoryState, type CodeRecord } from "./code-history.js";
 import { codeDigest } from "./decision-chain.js";
@@ -76,9 +76,6 @@ export function recordCodeFates(
   if (JSON.stringify(next) === JSON.stringify(history.codes)) return undefined;
   return { ...history, version: 1, codes: next };
 }
-
-const sameSender = (channel: ChannelInfo, a: string, b: string): boolean =>
-  (normalizeAllowEntry(channel, a) ?? a.trim()) === (normalizeAllowEntry(channel, b) ?? b.trim());
 
 /**
  * Why `code` is not pending, when that can be known: a MoltbotError saying so (ALREADY_APPROVED,
