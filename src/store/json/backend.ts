@@ -112,20 +112,21 @@ class JsonSession implements WriteSession {
     return state;
   }
 
-  private openedEntry(record: RecordKind<unknown>, key: RecordKey): Opened {
+  /** An opened record's file and what was read of it under the lock. */
+  private openedEntry(record: RecordKind<unknown>, key: RecordKey): { file: string; entry: Opened } {
     const { file } = locate(this.paths, record, key);
     const entry = this.opened.get(file);
     if (!entry) throw new Error(`${file} was used without being opened`);
-    return entry;
+    return { file, entry };
   }
 
   storedBytes<S>(record: RecordKind<S>, key: RecordKey): Uint8Array | null {
-    const { raw } = this.openedEntry(record, key);
+    const { raw } = this.openedEntry(record, key).entry;
     return raw.exists ? raw.bytes : null;
   }
 
   prepareWrite<S>(record: RecordKind<S>, key: RecordKey, state: S): Uint8Array {
-    const entry = this.openedEntry(record, key);
+    const { entry } = this.openedEntry(record, key);
     entry.planned = { state, bytes: Buffer.from(serializeStore(state), "utf8") };
     return entry.planned.bytes;
   }
@@ -139,8 +140,7 @@ class JsonSession implements WriteSession {
   }
 
   async write<S>(record: RecordKind<S>, key: RecordKey, state: S): Promise<void> {
-    const { file } = locate(this.paths, record, key);
-    const entry = this.openedEntry(record, key);
+    const { file, entry } = this.openedEntry(record, key);
     const compromised = entry.lock.compromised();
     if (compromised) {
       throw new MoltbotError(
