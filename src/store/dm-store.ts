@@ -32,7 +32,7 @@ import {
   type BlockedView,
   type UnblockResult,
 } from "../core/block-list.js";
-import { validateReason } from "../core/decisions.js";
+import { validateReason, type DecisionAction, type DecisionFacts } from "../core/decisions.js";
 import {
   BLOCK_LIST,
   CODE_HISTORY,
@@ -60,6 +60,17 @@ import { logged, runTransaction } from "./transaction.js";
 export type ChannelRef = string | ChannelInfo;
 const channelOf = (ref: ChannelRef): ChannelInfo => (typeof ref === "string" ? resolveChannel(ref) : ref);
 
+/** An account given as input, validated; undefined when none was given. */
+const optionalAccount = (account: string | undefined): string | undefined =>
+  account === undefined ? undefined : validateAccount(account);
+
+/** What the decision log says of a decision about one sender (revoke, block, unblock). */
+const senderDecision = (
+  action: DecisionAction,
+  channel: ChannelInfo,
+  result: { account: string; id: string },
+): DecisionFacts => ({ action, channel: channel.name, account: result.account, senderId: result.id });
+
 /** The allowlist files an account reads: its own, and for the default account the January file too. */
 function allowKeys(channel: ChannelInfo, account: string | undefined): { scoped: RecordKey; legacy: RecordKey | null } {
   const resolved = account === undefined ? DEFAULT_ACCOUNT : validateAccount(account);
@@ -86,7 +97,7 @@ export function listDmRequests(
   options: { account?: string } = {},
 ): ChannelRequests {
   const channel = channelOf(channelRef);
-  const account = options.account === undefined ? undefined : validateAccount(options.account);
+  const account = optionalAccount(options.account);
   const pending = ctx.backend.read(DM_PENDING, { channel }).state;
   const requests = liveRequests(pending, ctx.now())
     .filter((request) => account === undefined || requestAccount(request) === account)
@@ -150,7 +161,7 @@ export async function requestDmPairing(ctx: StoreContext, input: DmRequestInput)
   const channel = channelOf(input.channel);
   // Bad input is a usage error before anything is read.
   validateChannelSender(channel, input.senderId);
-  const account = input.account === undefined ? undefined : validateAccount(input.account);
+  const account = optionalAccount(input.account);
   const meta = input.meta === undefined ? undefined : validateMeta(input.meta);
   const maxPending = parseMaxPending(ctx.env.MOLTBOT_PAIRING_MAX_PENDING);
   const { recordCodeFates } = await import("../core/dead-codes.js");
@@ -224,7 +235,7 @@ async function explainMiss<R>(
 export async function approveDmCode(ctx: StoreContext, input: DmCodeInput): Promise<ApproveResult> {
   const channel = channelOf(input.channel);
   const code = normalizeCode(input.code);
-  const account = input.account === undefined ? undefined : validateAccount(input.account);
+  const account = optionalAccount(input.account);
   if (input.expectId !== undefined) validateSenderId(input.expectId);
   const options = logged(input.reason);
   const lookup = { code, ...(account !== undefined ? { account } : {}) };
@@ -279,7 +290,7 @@ export async function approveDmCode(ctx: StoreContext, input: DmCodeInput): Prom
 export async function rejectDmCode(ctx: StoreContext, input: DmCodeInput): Promise<RejectResult> {
   const channel = channelOf(input.channel);
   const code = normalizeCode(input.code);
-  const account = input.account === undefined ? undefined : validateAccount(input.account);
+  const account = optionalAccount(input.account);
   const options = logged(input.reason);
   const lookup = { code, ...(account !== undefined ? { account } : {}) };
   const { recordCodeFates } = await import("../core/dead-codes.js");
@@ -339,7 +350,7 @@ export async function revokeDmSender(
 ): Promise<RevokeResult> {
   const channel = channelOf(input.channel);
   validateSenderId(input.senderId);
-  const account = input.account === undefined ? undefined : validateAccount(input.account);
+  const account = optionalAccount(input.account);
   return runTransaction(
     ctx,
     DM_REVOKE,
@@ -350,11 +361,7 @@ export async function revokeDmSender(
         senderId: input.senderId,
         ...(account !== undefined ? { account } : {}),
       });
-      const { result } = outcome;
-      return {
-        ...outcome,
-        log: { action: "pairing.revoke", channel: channel.name, account: result.account, senderId: result.id },
-      };
+      return { ...outcome, log: senderDecision("pairing.revoke", channel, outcome.result) };
     },
     logged(input.reason),
   );
@@ -379,7 +386,7 @@ export interface BlockInput {
 export async function blockDmSender(ctx: StoreContext, input: BlockInput): Promise<BlockResult> {
   const channel = channelOf(input.channel);
   validateChannelSender(channel, input.senderId);
-  const account = input.account === undefined ? undefined : validateAccount(input.account);
+  const account = optionalAccount(input.account);
   const reason = input.reason === undefined ? undefined : validateReason(input.reason);
   const { recordCodeFates } = await import("../core/dead-codes.js");
   return runTransaction(
@@ -404,11 +411,10 @@ export async function blockDmSender(ctx: StoreContext, input: BlockInput): Promi
           fate: "blocked",
           codes: dropped.map((request) => request.code),
         });
-      const { result } = outcome;
       return {
         ...outcome,
         ...(next ? { history: next } : {}),
-        log: { action: "pairing.block", channel: channel.name, account: result.account, senderId: result.id },
+        log: senderDecision("pairing.block", channel, outcome.result),
       };
     },
     logged(reason),
@@ -427,7 +433,7 @@ export async function unblockDmSender(
 ): Promise<UnblockResult> {
   const channel = channelOf(input.channel);
   validateSenderId(input.senderId);
-  const account = input.account === undefined ? undefined : validateAccount(input.account);
+  const account = optionalAccount(input.account);
   return runTransaction(
     ctx,
     DM_UNBLOCK,
@@ -438,11 +444,7 @@ export async function unblockDmSender(
         senderId: input.senderId,
         ...(account !== undefined ? { account } : {}),
       });
-      const { result } = outcome;
-      return {
-        ...outcome,
-        log: { action: "pairing.unblock", channel: channel.name, account: result.account, senderId: result.id },
-      };
+      return { ...outcome, log: senderDecision("pairing.unblock", channel, outcome.result) };
     },
     logged(input.reason),
   );
