@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach } from "vitest";
+import { afterEach, expect } from "vitest";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** The built launcher: CLI tests always run what users run. `npm test` builds first. */
@@ -106,6 +106,19 @@ export async function runJson<T = unknown>(
 ): Promise<RunResult & { json: T }> {
   const result = await runMoltbot([...args, "--json"], options);
   return { ...result, json: JSON.parse(result.stdout) as T };
+}
+
+/**
+ * The decision log after a race, through the real CLI: `moltbot log --verify` holds (every line in
+ * order, chained, ending where its head says); the entries, to compare with what was acknowledged.
+ */
+export async function verifiedLog<E extends { seq: number }>(stateDir: string): Promise<E[]> {
+  const verified = await runJson<{ ok: boolean; entries: number }>(["log", "--verify"], { stateDir });
+  expect(verified.code, verified.stdout).toBe(0);
+  const { entries } = (await runJson<{ entries: E[] }>(["log"], { stateDir })).json;
+  expect(verified.json).toMatchObject({ ok: true, entries: entries.length });
+  expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
+  return entries;
 }
 
 /** A deterministic byte source: cycles through `bytes`. */

@@ -2,25 +2,12 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createStoreContext } from "../../src/store/context.js";
 import { approveDevice, listDevices, requestDevice } from "../../src/store/device-store.js";
-import { listTree, readJsonFile, runJson, tempStateDir } from "../helpers.js";
+import { listTree, readJsonFile, runJson, tempStateDir, verifiedLog } from "../helpers.js";
 
 interface LogEntry {
   seq: number;
   action: string;
   deviceId?: string;
-}
-
-/**
- * The decision log after the race: `moltbot log --verify` holds (every line in order, chained, ending
- * where its head says), and it has exactly the decisions that were acknowledged.
- */
-async function verifiedLog(stateDir: string): Promise<LogEntry[]> {
-  const verified = await runJson<{ ok: boolean; entries: number }>(["log", "--verify"], { stateDir });
-  expect(verified.code, verified.stdout).toBe(0);
-  const { entries } = (await runJson<{ entries: LogEntry[] }>(["log"], { stateDir })).json;
-  expect(verified.json).toMatchObject({ ok: true, entries: entries.length });
-  expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
-  return entries;
 }
 
 // Real processes racing on real files: proper-lockfile and the atomic rename are what is under
@@ -104,7 +91,7 @@ describe("device pairing under concurrent processes", () => {
     expect(readPending(stateDir)).toEqual({});
     expect(listDevices(ctx).pending).toEqual([]);
     expectOnlyStoreFiles(stateDir);
-    const entries = await verifiedLog(stateDir);
+    const entries = await verifiedLog<LogEntry>(stateDir);
     expect(entries.map((entry) => entry.action)).toEqual(Array(PROCESSES).fill("devices.approve"));
     expect(entries.map((entry) => entry.deviceId).sort()).toEqual(requests.map((request) => request.deviceId).sort());
     console.info(`[concurrency] ${PROCESSES} devices approve processes: ${wallMs} ms wall`);
@@ -152,7 +139,7 @@ describe("device pairing under concurrent processes", () => {
     ).toEqual(Array.from({ length: 8 }, (_, i) => `late-${i}`).sort());
     expectOnlyStoreFiles(stateDir);
     // 8 approvals in setup, then 8 approvals and 8 rotations in the race (requests are not decisions).
-    const entries = await verifiedLog(stateDir);
+    const entries = await verifiedLog<LogEntry>(stateDir);
     expect(entries.filter((entry) => entry.action === "devices.approve")).toHaveLength(16);
     expect(entries.filter((entry) => entry.action === "devices.rotate")).toHaveLength(8);
     expect(entries).toHaveLength(24);

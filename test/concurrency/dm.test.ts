@@ -2,23 +2,13 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createStoreContext } from "../../src/store/context.js";
 import { listAllDmRequests, listDmRequests, readDmAllowlist, requestDmPairing } from "../../src/store/dm-store.js";
-import { listTree, readJsonFile, runJson, tempStateDir } from "../helpers.js";
+import { listTree, readJsonFile, runJson, tempStateDir, verifiedLog } from "../helpers.js";
 
 interface LogEntry {
   seq: number;
   action: string;
   channel?: string;
   senderId?: string;
-}
-
-/** `moltbot log --verify` holds after the race; the entries, to compare with what was acknowledged. */
-async function verifiedLog(stateDir: string): Promise<LogEntry[]> {
-  const verified = await runJson<{ ok: boolean; entries: number }>(["log", "--verify"], { stateDir });
-  expect(verified.code, verified.stdout).toBe(0);
-  const { entries } = (await runJson<{ entries: LogEntry[] }>(["log"], { stateDir })).json;
-  expect(verified.json).toMatchObject({ ok: true, entries: entries.length });
-  expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
-  return entries;
 }
 
 // Real processes racing on real files: the lock and the atomic rename are what is under test.
@@ -93,7 +83,7 @@ describe("DM pairing under concurrent processes", () => {
     expect(listAllDmRequests(ctx)).toEqual({ channels: [], errors: [] });
     expect(listTree(stateDir).filter((entry) => entry.endsWith(".lock") || /\.json\.\d+/.test(entry))).toEqual([]);
     // One line per approval, each sender once, in a log that verifies.
-    const entries = await verifiedLog(stateDir);
+    const entries = await verifiedLog<LogEntry>(stateDir);
     expect(entries.map((entry) => `${entry.channel}/${entry.senderId}`).sort()).toEqual(
       approvals.map((approval) => `${approval.channel}/${approval.sender}`).sort(),
     );
@@ -120,6 +110,6 @@ describe("DM pairing under concurrent processes", () => {
     expect(pending.sort()).toEqual(created.sort());
     expect(pending.length).toBeLessThanOrEqual(3);
     expect(requested.every((result) => ["created", "capped"].includes(result.json.status))).toBe(true);
-    expect((await verifiedLog(stateDir)).map((entry) => entry.senderId).sort()).toEqual(["a", "b", "c"]);
+    expect((await verifiedLog<LogEntry>(stateDir)).map((entry) => entry.senderId).sort()).toEqual(["a", "b", "c"]);
   });
 });
