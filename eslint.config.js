@@ -23,7 +23,7 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-unsafe-assignment": "off", "@typescript-eslint/no-unsafe-member-access": "off" },
   },
   {
-    files: ["bin/**/*.js"],
+    files: ["bin/**/*.js", "bench/floors/*.cjs"],
     languageOptions: { sourceType: "commonjs", globals: { require: "readonly" } },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
