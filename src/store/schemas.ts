@@ -150,28 +150,49 @@ export const nodePairedFileSchema = lazy(() => z.record(z.string(), nodePairedEn
 // ---------------------------------------------------------------------------------------------
 // `devices list`: the light check of paired.json for read-only listings.
 
-const isRecordOfObjects = (value: unknown): boolean =>
-  isObject(value) && Object.values(value).every((entry) => isObject(entry));
+const isRecordOfObjects = (value: unknown): boolean => {
+  if (!isObject(value)) return false;
+  for (const key in value) if (!isObject(value[key])) return false;
+  return true;
+};
 
-interface ListedField {
-  name: string;
-  expected: "string" | "number" | "array" | "tokens";
-  required: boolean;
+/** The first problem of one listed field, as zod would report it: [expected, input, path tail]. */
+type FieldProblem = [expected: string, input: unknown, tail?: number];
+
+const str = (field: unknown): FieldProblem | undefined => (typeof field === "string" ? undefined : ["string", field]);
+const optStr = (field: unknown): FieldProblem | undefined =>
+  field === undefined || typeof field === "string" ? undefined : ["string", field];
+const num = (field: unknown): FieldProblem | undefined =>
+  typeof field === "number" && Number.isFinite(field) ? undefined : ["number", field];
+function optStrings(field: unknown): FieldProblem | undefined {
+  if (field === undefined) return undefined;
+  if (!Array.isArray(field)) return ["array", field];
+  for (let at = 0; at < field.length; at++) {
+    if (typeof field[at] !== "string") return ["string", field[at], at];
+  }
+  return undefined;
 }
 
-/** The fields `devices list` reads, in the order zod would report them. */
-const LISTED_FIELDS: readonly ListedField[] = [
-  { name: "deviceId", expected: "string", required: true },
-  { name: "publicKey", expected: "string", required: true },
-  { name: "displayName", expected: "string", required: false },
-  { name: "role", expected: "string", required: false },
-  { name: "roles", expected: "array", required: false },
-  { name: "scopes", expected: "array", required: false },
-  { name: "remoteIp", expected: "string", required: false },
-  { name: "tokens", expected: "tokens", required: false },
-  { name: "createdAtMs", expected: "number", required: true },
-  { name: "approvedAtMs", expected: "number", required: true },
-];
+/**
+ * The fields `devices list` reads, in the order zod would report them. Each is read by name, not
+ * through a table of names: every device parsed from one file shares one shape, so a named read
+ * is one machine load, where `device[name]` is a dictionary lookup per field and device.
+ */
+function firstListedProblem(device: Record<string, unknown>): [name: string, problem: FieldProblem] | undefined {
+  let problem: FieldProblem | undefined;
+  if ((problem = str(device.deviceId))) return ["deviceId", problem];
+  if ((problem = str(device.publicKey))) return ["publicKey", problem];
+  if ((problem = optStr(device.displayName))) return ["displayName", problem];
+  if ((problem = optStr(device.role))) return ["role", problem];
+  if ((problem = optStrings(device.roles))) return ["roles", problem];
+  if ((problem = optStrings(device.scopes))) return ["scopes", problem];
+  if ((problem = optStr(device.remoteIp))) return ["remoteIp", problem];
+  const tokens = device.tokens;
+  if (tokens !== undefined && !isRecordOfObjects(tokens)) return ["tokens", ["tokens", tokens]];
+  if ((problem = num(device.createdAtMs))) return ["createdAtMs", problem];
+  if ((problem = num(device.approvedAtMs))) return ["approvedAtMs", problem];
+  return undefined;
+}
 
 /**
  * `devices/paired.json` as `devices list` reads it: the same top-level fields as the full schema
@@ -190,35 +211,26 @@ export function listingSchemaFor<T>() {
         ctx.addIssue({ code: "invalid_type", expected: "record", input: value });
         return;
       }
-      for (const id of Object.keys(value)) {
+      for (const id in value) {
         const device = value[id];
         if (!isObject(device)) {
           ctx.addIssue({ code: "invalid_type", expected: "object", input: device, path: [id] });
           return;
         }
-        for (const { name, expected, required } of LISTED_FIELDS) {
-          const field = device[name];
-          if (field === undefined && !required) continue;
-          if (expected === "tokens") {
-            if (!isRecordOfObjects(field)) {
-              ctx.addIssue({ code: "custom", message: "expected an object of tokens", input: field, path: [id, name] });
-              return;
-            }
-          } else if (expected === "array") {
-            if (!Array.isArray(field)) {
-              ctx.addIssue({ code: "invalid_type", expected, input: field, path: [id, name] });
-              return;
-            }
-            const at = field.findIndex((item) => typeof item !== "string");
-            if (at !== -1) {
-              ctx.addIssue({ code: "invalid_type", expected: "string", input: field[at], path: [id, name, at] });
-              return;
-            }
-          } else if (typeof field !== expected || (expected === "number" && !Number.isFinite(field))) {
-            ctx.addIssue({ code: "invalid_type", expected, input: field, path: [id, name] });
-            return;
-          }
+        const found = firstListedProblem(device);
+        if (found === undefined) continue;
+        const [name, [expected, input, tail]] = found;
+        if (expected === "tokens") {
+          ctx.addIssue({ code: "custom", message: "expected an object of tokens", input, path: [id, name] });
+        } else {
+          ctx.addIssue({
+            code: "invalid_type",
+            expected,
+            input,
+            path: tail === undefined ? [id, name] : [id, name, tail],
+          });
         }
+        return;
       }
     }),
   );
