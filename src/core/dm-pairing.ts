@@ -56,11 +56,24 @@ export function isRequestLive(request: PairingRequest, now: number): boolean {
   return isLiveSince(Date.parse(request.createdAt), DM_REQUEST_TTL_MS, now);
 }
 
-/** Live requests, oldest first. */
+/**
+ * Live requests, oldest first (a stable sort). Each creation time is parsed once: the gateway asks
+ * this for every unknown DM, and a comparator parsing both sides tripled the Date.parse calls.
+ */
 export function liveRequests(state: PendingState, now: number): PairingRequest[] {
-  return state.requests
-    .filter((request) => isRequestLive(request, now))
-    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  const live: PairingRequest[] = [];
+  const times: number[] = [];
+  let ordered = true;
+  for (const request of state.requests) {
+    const at = Date.parse(request.createdAt);
+    if (!isLiveSince(at, DM_REQUEST_TTL_MS, now)) continue;
+    if (times.length > 0 && at < times[times.length - 1]!) ordered = false;
+    live.push(request);
+    times.push(at);
+  }
+  if (ordered) return live;
+  const order = live.map((_, i) => i).sort((a, b) => times[a]! - times[b]!);
+  return order.map((i) => live[i]!);
 }
 
 /** A request as `list --json` shows it. */
@@ -225,7 +238,8 @@ function normalisedEntries(channel: ChannelInfo, allowFrom: readonly string[]): 
   const entries = new Set<string>();
   // Usually every entry is plain, which `every` with the regex's own test answers in one native
   // call per entry: half the time of a loop in a process that has just started (~3 ms for 100 000).
-  if (!allowFrom.every(isPlainEntry)) {
+  // On a frozen array `every` takes V8's generic path, twice as slow: it scans a copy (~0.5 ms).
+  if (!(frozen ? [...allowFrom] : allowFrom).every(isPlainEntry)) {
     for (const raw of allowFrom) {
       if (PLAIN_ENTRY.test(raw)) continue;
       const normalised = normalizeAllowEntry(channel, raw);

@@ -328,6 +328,22 @@ describe("codes another writer stored", () => {
   });
 });
 
+describe("liveRequests", () => {
+  it("returns the live requests oldest first, equal times in file order, whatever the file's order", () => {
+    const pending = pendingOf(
+      req("late", "AAAA2345", T0 + 3000),
+      req("expired", "BBBB2345", T0 - 2 * HOUR),
+      req("tie-1", "CCCC2345", T0 + 1000),
+      req("early", "DDDD2345", T0),
+      req("tie-2", "EEEE2345", T0 + 1000),
+      req("unreadable", "FFFF2345", T0, { createdAt: "not a date" }),
+    );
+    expect(liveRequests(pending, T0 + 5000).map((request) => request.id)).toEqual(["early", "tie-1", "tie-2", "late"]);
+    const inOrder = pendingOf(req("a", "AAAA2345", T0), req("b", "BBBB2345", T0), req("c", "CCCC2345", T0 + 1));
+    expect(liveRequests(inOrder, T0 + 5000).map((request) => request.id)).toEqual(["a", "b", "c"]);
+  });
+});
+
 describe("expiry boundary (1 hour after createdAt)", () => {
   const state = () => ({ pending: pendingOf(req("123", "ABCD2345", T0)), allow: emptyAllow() });
 

@@ -56,6 +56,25 @@ describe("reading a JSON record", () => {
     expect(fs.existsSync(stateDir)).toBe(false);
   });
 
+  it("reads what is there each time: a file read, removed, replaced by a link, then written again", () => {
+    // readRaw opens a file it last found present without an lstat first: the open still decides.
+    const { ctx, allow } = setup();
+    const read = () => ctx.backend.read(DM_ALLOW, telegram);
+    fs.writeFileSync(allow, '{"version":1,"allowFrom":["1"]}', { mode: 0o600 });
+    expect(read().state.allowFrom).toEqual(["1"]);
+    fs.rmSync(allow);
+    expect(read()).toEqual({ state: { version: 1, allowFrom: [] }, exists: false });
+    fs.writeFileSync(`${allow}.elsewhere`, '{"version":1,"allowFrom":["2"]}', { mode: 0o600 });
+    fs.symlinkSync(`${allow}.elsewhere`, allow);
+    expect(errorOf(read).message).toMatch(/symbolic link/);
+    fs.rmSync(allow);
+    fs.writeFileSync(allow, '{"version":1,"allowFrom":["3"]}', { mode: 0o600 });
+    expect(read().state.allowFrom).toEqual(["3"]);
+    fs.rmSync(allow);
+    fs.mkdirSync(allow);
+    expect(errorOf(read).message).toMatch(/is a directory/);
+  });
+
   it("returns the file's data including fields it does not know", () => {
     const { ctx, pending } = setup();
     const data = {
