@@ -7,6 +7,7 @@
 import { build } from "esbuild";
 import fs from "node:fs";
 import path from "node:path";
+import builtinDefaultImport from "./builtin-default-import.mjs";
 import builtinDynamicImport from "./builtin-dynamic-import.mjs";
 import chalkSupportsColor from "./chalk-supports-color.mjs";
 import commanderChildProcess from "./commander-child-process.mjs";
@@ -35,6 +36,7 @@ export const SHIMS = [
   lockfileGracefulFs,
   lockfileSignalExit,
   builtinDynamicImport,
+  builtinDefaultImport,
 ];
 
 /** The package a file belongs to (the last `node_modules/<name>` of its path), or undefined for ours. */

@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from "node:fs";
+import fs from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { MoltbotError } from "../errors.js";
@@ -38,7 +38,7 @@ const HOME_DIRS = [".openclaw", ".clawdbot", ".moltbot"] as const;
 
 function sameDir(a: string, b: string): boolean {
   try {
-    return realpathSync(a) === realpathSync(b);
+    return fs.realpathSync(a) === fs.realpathSync(b);
   } catch {
     return false;
   }
@@ -53,7 +53,7 @@ export function resolveStatePaths(options: StatePathOptions = {}): StatePaths {
   const env = options.env ?? process.env;
   const home = options.home ?? homedir();
   const cwd = options.cwd ?? process.cwd();
-  const exists = options.exists ?? existsSync;
+  const exists = options.exists ?? fs.existsSync;
   let warning: string | undefined;
 
   if (options.stateDir !== undefined && options.stateDir.trim() === "") {

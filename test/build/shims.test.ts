@@ -120,6 +120,31 @@ describe("start-up shims", () => {
     expect(result.errors).toEqual([]);
   });
 
+  it("builtin-default-import: the CLI bundle copies the exports of node:fs and node:path once each, not once per file", async () => {
+    const cliBundle = async (shims: typeof SHIMS) => {
+      const result = await buildWithShims(
+        {
+          absWorkingDir: ROOT,
+          entryPoints: ["src/cli/entry.ts"],
+          bundle: true,
+          platform: "node",
+          format: "cjs",
+          write: false,
+          logLevel: "silent",
+          define: { __MOLTBOT_VERSION__: '"0.0.0"' },
+        },
+        { root: ROOT, shims },
+      );
+      return Buffer.from(result.outputFiles![0]!.contents).toString("utf8");
+    };
+    const copies = (code: string, builtin: string) => code.split(`__toESM(require("${builtin}")`).length - 1;
+    const shimmed = await cliBundle(SHIMS);
+    expect([copies(shimmed, "node:fs"), copies(shimmed, "node:path")]).toEqual([1, 1]);
+    const without = await cliBundle(SHIMS.filter((shim) => shim.name !== "builtin-default-import"));
+    expect(copies(without, "node:fs")).toBeGreaterThan(10);
+    expect(copies(without, "node:path")).toBeGreaterThan(5);
+  });
+
   it.each([
     ["/p/node_modules/commander/lib/command.js", "commander"],
     ["/p/node_modules/proper-lockfile/node_modules/signal-exit/index.js", "signal-exit"],
