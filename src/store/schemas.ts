@@ -45,6 +45,12 @@ export const pendingFileSchema = z.looseObject({
  * (`allowFrom: expected array`, `allowFrom[3]: expected string`). Allowlists grow to 100 000
  * entries and every approve reads one; a schema run per entry costs ~5 ms more at that size.
  */
+/**
+ * Arrays this check found to hold only strings (an allowlist's senders): freezing one deeply need not
+ * visit its elements (json/backend.ts deepFreeze), a pass over 100 000 strings saved.
+ */
+export const checkedStringArrays = new WeakSet<readonly unknown[]>();
+
 const stringList = () =>
   z.custom<string[]>().check(
     z.superRefine((value, ctx) => {
@@ -54,6 +60,7 @@ const stringList = () =>
       }
       const at = value.findIndex((item) => typeof item !== "string");
       if (at !== -1) ctx.addIssue({ code: "invalid_type", expected: "string", input: value[at], path: [at] });
+      else checkedStringArrays.add(value);
     }),
   );
 
@@ -150,11 +157,8 @@ export const nodePairedFileSchema = lazy(() => z.record(z.string(), nodePairedEn
 // ---------------------------------------------------------------------------------------------
 // `devices list`: the light check of paired.json for read-only listings.
 
-const isRecordOfObjects = (value: unknown): boolean => {
-  if (!isObject(value)) return false;
-  for (const key in value) if (!isObject(value[key])) return false;
-  return true;
-};
+const isRecordOfObjects = (value: unknown): boolean =>
+  isObject(value) && Object.values(value).every((entry) => isObject(entry));
 
 /** The first problem of one listed field, as zod would report it: [expected, input, path tail]. */
 type FieldProblem = [expected: string, input: unknown, tail?: number];
@@ -211,7 +215,8 @@ export function listingSchemaFor<T>() {
         ctx.addIssue({ code: "invalid_type", expected: "record", input: value });
         return;
       }
-      for (const id in value) {
+      // Own keys only (Object.keys, not for…in): a gateway process may have a polluted Object.prototype.
+      for (const id of Object.keys(value)) {
         const device = value[id];
         if (!isObject(device)) {
           ctx.addIssue({ code: "invalid_type", expected: "object", input: device, path: [id] });

@@ -110,4 +110,25 @@ describe("devices list's paired.json check", () => {
     }
     expect([...verdicts].sort()).toEqual([false, true]);
   });
+
+  it("reads only the file's own keys: a key another library put on Object.prototype changes nothing", () => {
+    const file = JSON.parse(JSON.stringify({ d1: device(), d2: { ...device(), createdAtMs: "x" } })) as object;
+    const valid = JSON.parse(JSON.stringify({ d1: device() })) as object;
+    Object.defineProperty(Object.prototype, "polluted", {
+      value: 1,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    let results: ReturnType<typeof devicePairedListFileSchema.safeParse>[];
+    try {
+      results = [devicePairedListFileSchema.safeParse(valid), devicePairedListFileSchema.safeParse(file)];
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+    const [accepted, refused] = results;
+    expect(accepted!.success).toBe(true);
+    expect(refused!.success).toBe(false);
+    if (!refused!.success) expect(describeSchemaProblem(refused!.error)).toBe("d2.createdAtMs: expected number");
+  });
 });
