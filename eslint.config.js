@@ -18,6 +18,26 @@ export default tseslint.config(
     },
   },
   {
+    // scripts/shims/builtin-default-import.mjs gives the CLI bundle node:fs and node:path as a default
+    // export only: anything else from them would be undefined there (the build also refuses it).
+    files: ["src/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        ...[
+          "ImportDeclaration[source.value=/^node:(fs|path)$/] > ImportSpecifier",
+          "ImportDeclaration[source.value=/^node:(fs|path)$/] > ImportNamespaceSpecifier",
+          "ExportNamedDeclaration[source.value=/^node:(fs|path)$/]",
+          "ExportAllDeclaration[source.value=/^node:(fs|path)$/]",
+        ].map((selector) => ({
+          selector,
+          message:
+            'Import node:fs and node:path by default (`import fs from "node:fs"`): see scripts/shims/builtin-default-import.mjs.',
+        })),
+      ],
+    },
+  },
+  {
     // vitest's asymmetric matchers (expect.any, expect.objectContaining) are typed `any`.
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/no-unsafe-assignment": "off", "@typescript-eslint/no-unsafe-member-access": "off" },

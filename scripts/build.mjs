@@ -41,7 +41,18 @@ const library = (entry, outfile) =>
     },
   });
 const [cli, lib, core] = await Promise.all([
-  buildWithShims({ ...common, entryPoints: ["src/cli/entry.ts"], format: "cjs", outfile: "dist/cli.cjs" }, { root }),
+  buildWithShims(
+    {
+      ...common,
+      entryPoints: ["src/cli/entry.ts"],
+      format: "cjs",
+      outfile: "dist/cli.cjs",
+      // An import the bundle cannot satisfy is an error, not a warning and `undefined` at run time
+      // (e.g. a named import of node:fs through the builtin-default-import shim).
+      logOverride: { "import-is-undefined": "error" },
+    },
+    { root },
+  ),
   library("src/index.ts", "dist/index.js"),
   library("src/core.ts", "dist/core.js"),
 ]).catch((error) => {

@@ -3,8 +3,9 @@
 // (`__toESM(require("node:fs"))` defines a getter per export, per file): 18 files import node:fs and
 // 12 node:path, ~200 KB and ~1 ms of every start. This makes each of the two one bundled module
 // whose default export is the built-in, so the copy is made once; the files keep their plain imports.
-// It re-exports the default only: a named import (`import { x } from "node:fs"`) in src/ fails the
-// build ("No matching export"); write `fs.x` instead.
+// It re-exports the default only: anything else from node:fs or node:path in src/ (a named or
+// namespace import, a re-export) is refused by ESLint (eslint.config.js) and by the build
+// (`import-is-undefined` is an error there); write `fs.x` instead.
 
 /** @type {import("./index.mjs").Shim} */
 export default {
