@@ -75,6 +75,26 @@ describe("reading a JSON record", () => {
     expect(errorOf(read).message).toMatch(/is a directory/);
   });
 
+  it("what a read hands out cannot be changed: the kept parse is frozen all the way down", () => {
+    // A library caller that mutated a state would otherwise change what the next read of the same
+    // bytes returns (the parse is kept and reused), and what the next write writes.
+    const { ctx, pending, allow } = setup();
+    fs.writeFileSync(allow, '{"version":1,"allowFrom":["1","2"],"newer":{"list":[{"x":1}]}}', { mode: 0o600 });
+    const request = { id: "1", code: "ABCD2345", createdAt: "x", lastSeenAt: "x", meta: { username: "u" } };
+    fs.writeFileSync(pending, JSON.stringify({ version: 1, requests: [request] }), { mode: 0o600 });
+    const allowState = ctx.backend.read(DM_ALLOW, telegram).state as unknown as { allowFrom: string[]; newer: unknown };
+    const pendingState = ctx.backend.read(DM_PENDING, telegram).state;
+    expect(() => allowState.allowFrom.push("3")).toThrow(TypeError);
+    expect(() => ((allowState.newer as { list: { x: number }[] }).list[0]!.x = 2)).toThrow(TypeError);
+    expect(() => (pendingState.requests[0]!.meta!.username = "v")).toThrow(TypeError);
+    expect(ctx.backend.read(DM_ALLOW, telegram).state).toEqual({
+      version: 1,
+      allowFrom: ["1", "2"],
+      newer: { list: [{ x: 1 }] },
+    });
+    expect(ctx.backend.read(DM_PENDING, telegram).state.requests).toEqual([request]);
+  });
+
   it("returns the file's data including fields it does not know", () => {
     const { ctx, pending } = setup();
     const data = {

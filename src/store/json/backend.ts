@@ -4,6 +4,7 @@ import { MoltbotError } from "../../errors.js";
 import type { ReadOptions, Snapshot, StoreBackend, WriteSession } from "../backend.js";
 import type { RecordKey, RecordKind } from "../catalogue.js";
 import { fileInside, type StatePaths } from "../paths.js";
+import { checkedStringArrays } from "../schemas.js";
 import { DOCTOR_HINT, errnoOf, storeIoError } from "./errors.js";
 import {
   checkStoreText,
@@ -211,8 +212,9 @@ function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     // Only objects need a visit; an array is walked in place (Object.values would copy an
-    // allowlist's 100 000 strings first).
+    // allowlist's 100 000 strings first), unless its check found only strings in it.
     if (Array.isArray(value)) {
+      if (checkedStringArrays.has(value)) return value;
       for (let i = 0; i < value.length; i++) {
         const child: unknown = value[i];
         if (typeof child === "object" && child !== null) deepFreeze(child);
