@@ -103,8 +103,9 @@ describe("start-up shims", () => {
     );
   });
 
-  it("the CLI bundle's build applies every shim", async () => {
-    const result = await buildWithShims(
+  /** The CLI bundle built in memory with `shims`. */
+  const buildCli = (shims: typeof SHIMS = SHIMS) =>
+    buildWithShims(
       {
         absWorkingDir: ROOT,
         entryPoints: ["src/cli/entry.ts"],
@@ -115,28 +116,17 @@ describe("start-up shims", () => {
         logLevel: "silent",
         define: { __MOLTBOT_VERSION__: '"0.0.0"' },
       },
-      { root: ROOT },
+      { root: ROOT, shims },
     );
+
+  it("the CLI bundle's build applies every shim", async () => {
+    const result = await buildCli();
     expect(result.errors).toEqual([]);
   });
 
   it("builtin-default-import: the CLI bundle uses node:fs and node:path as they are, not a copy per file", async () => {
-    const cliBundle = async (shims: typeof SHIMS) => {
-      const result = await buildWithShims(
-        {
-          absWorkingDir: ROOT,
-          entryPoints: ["src/cli/entry.ts"],
-          bundle: true,
-          platform: "node",
-          format: "cjs",
-          write: false,
-          logLevel: "silent",
-          define: { __MOLTBOT_VERSION__: '"0.0.0"' },
-        },
-        { root: ROOT, shims },
-      );
-      return Buffer.from(result.outputFiles![0]!.contents).toString("utf8");
-    };
+    const cliBundle = async (shims: typeof SHIMS) =>
+      Buffer.from((await buildCli(shims)).outputFiles![0]!.contents).toString("utf8");
     const copies = (code: string, builtin: string) => code.split(`__toESM(require("${builtin}")`).length - 1;
     const shimmed = await cliBundle(SHIMS);
     expect([copies(shimmed, "node:fs"), copies(shimmed, "node:path")]).toEqual([0, 0]);
