@@ -25,9 +25,10 @@ export default tseslint.config(
       "no-restricted-syntax": [
         "error",
         ...[
-          "ImportDeclaration[source.value=/^node:(fs|path)$/] > ImportSpecifier",
-          "ImportDeclaration[source.value=/^node:(fs|path)$/] > ImportNamespaceSpecifier",
-          "ExportNamedDeclaration[source.value=/^node:(fs|path)$/]",
+          // Type-only imports are erased by the build and stay allowed.
+          "ImportDeclaration[importKind='value'][source.value=/^node:(fs|path)$/] > ImportSpecifier[importKind='value']",
+          "ImportDeclaration[importKind='value'][source.value=/^node:(fs|path)$/] > ImportNamespaceSpecifier",
+          "ExportNamedDeclaration[exportKind='value'][source.value=/^node:(fs|path)$/]",
           "ExportAllDeclaration[source.value=/^node:(fs|path)$/]",
         ].map((selector) => ({
           selector,

@@ -444,11 +444,21 @@ if (wanted("allowlist")) {
       fs.readFileSync(allowlist(floor.dir)),
     );
   };
+  /** The floor program reads the entries as the gateway does: a sender listed in another spelling is not appended. */
+  const readsEntries = (floor) => {
+    writeStore(allowlist(floor.dir), { version: 1, allowFrom: ["1", " tg:700000001"] });
+    const before = fs.readFileSync(allowlist(floor.dir));
+    const run = spawnSync(NODE, floor.args, { env: floor.env });
+    if (run.status !== 1 || !fs.readFileSync(allowlist(floor.dir)).equals(before)) {
+      throw new Error("the floor program appends a sender the allowlist already names");
+    }
+  };
   const bare = {
     ...floorProgram("allow-floor", 100_000),
     sameAs: () => {
       leaveSame(big, bare);
       leaveSame(empty, bareSmall);
+      readsEntries(bareSmall);
     },
   };
   const first = {

@@ -48,7 +48,7 @@ const [cli, lib, core] = await Promise.all([
       format: "cjs",
       outfile: "dist/cli.cjs",
       // An import the bundle cannot satisfy is an error, not a warning and `undefined` at run time
-      // (e.g. a named import of node:fs through the builtin-default-import shim).
+      // (e.g. a namespace import of node:fs used by member, through the builtin-default-import shim).
       logOverride: { "import-is-undefined": "error" },
     },
     { root },

@@ -4,8 +4,9 @@
 // 12 node:path, ~200 KB and ~1.5 ms of every start. This makes each of the two one bundled module
 // whose default export is the built-in itself (`require("node:fs")`, no copy at all); the files keep
 // their plain imports. It exports the default only: anything else from node:fs or node:path in src/
-// (a named or namespace import, a re-export) is refused by ESLint (eslint.config.js) and by the build
-// (`import-is-undefined` is an error there); write `fs.x` instead.
+// (a named or namespace import, a re-export) is refused by ESLint (eslint.config.js, run by npm
+// test); the build also refuses a named import or a namespace's member (`import-is-undefined` is an
+// error there). Write `fs.x` instead.
 
 /** @type {import("./index.mjs").Shim} */
 export default {

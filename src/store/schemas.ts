@@ -47,7 +47,9 @@ export const pendingFileSchema = z.looseObject({
  */
 /**
  * Arrays this check found to hold only strings (an allowlist's senders): freezing one deeply need not
- * visit its elements (json/backend.ts deepFreeze), a pass over 100 000 strings saved.
+ * visit its elements (json/backend.ts deepFreeze), a pass over 100 000 strings saved. Membership says
+ * what the array held when it was checked: deepFreeze relies on it only for a parse it freezes right
+ * after checking, and nothing else may rely on it.
  */
 export const checkedStringArrays = new WeakSet<readonly unknown[]>();
 
