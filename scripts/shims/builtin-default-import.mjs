@@ -15,7 +15,7 @@ export default {
   importer: "src/ (moltbot)",
   replacement: "one bundled module whose default export is the built-in, uncopied",
   why: "esbuild copies a built-in's exports into each importing file (18 × node:fs, 12 × node:path)",
-  measuredMs: 1.5,
+  measuredMs: 1.3,
   measure: "list",
   verified: {},
   filter: /^node:(fs|path)$/,
