@@ -41,11 +41,6 @@ export const pendingFileSchema = z.looseObject({
 });
 
 /**
- * An array of strings, checked in one pass with the same issues z.array(z.string()) reports
- * (`allowFrom: expected array`, `allowFrom[3]: expected string`). Allowlists grow to 100 000
- * entries and every approve reads one; a schema run per entry costs ~5 ms more at that size.
- */
-/**
  * Arrays this check found to hold only strings (an allowlist's senders): freezing one deeply need not
  * visit its elements (json/backend.ts deepFreeze), a pass over 100 000 strings saved. Membership says
  * what the array held when it was checked: deepFreeze relies on it only for a parse it freezes right
@@ -53,6 +48,11 @@ export const pendingFileSchema = z.looseObject({
  */
 export const checkedStringArrays = new WeakSet<readonly unknown[]>();
 
+/**
+ * An array of strings, checked in one pass with the same issues z.array(z.string()) reports
+ * (`allowFrom: expected array`, `allowFrom[3]: expected string`). Allowlists grow to 100 000
+ * entries and every approve reads one; a schema run per entry costs ~5 ms more at that size.
+ */
 const stringList = () =>
   z.custom<string[]>().check(
     z.superRefine((value, ctx) => {
