@@ -233,10 +233,19 @@ function deepFreeze<T>(value: T): T {
  */
 const lastParses = new Map<string, { bytes: Buffer; state: unknown; parsed: unknown }>();
 
-function readJsonRecord<S>(paths: StatePaths, record: RecordKind<S>, key: RecordKey, options: ReadOptions = {}) {
+/** A record's file and its bytes as they are now, read without a lock (its directories checked first). */
+function readRecordFile(
+  paths: StatePaths,
+  record: RecordKind<unknown>,
+  key: RecordKey,
+): { file: string; raw: RawFile } {
   const { file, dir, root } = locate(paths, record, key);
   checkDirForReading(root, dir);
-  const raw = readRaw(file);
+  return { file, raw: readRaw(file) };
+}
+
+function readJsonRecord<S>(paths: StatePaths, record: RecordKind<S>, key: RecordKey, options: ReadOptions = {}) {
+  const { file, raw } = readRecordFile(paths, record, key);
   if (!raw.exists) return { state: record.empty(), exists: false };
   const last = options.listing ? undefined : lastParses.get(file);
   if (last && last.bytes.equals(raw.bytes)) {
@@ -271,9 +280,7 @@ export function createJsonBackend(paths: StatePaths): StoreBackend {
       });
     },
     readBytes<S>(record: RecordKind<S>, key: RecordKey): Uint8Array | null {
-      const { file, dir, root } = locate(paths, record, key);
-      checkDirForReading(root, dir);
-      const raw = readRaw(file);
+      const { raw } = readRecordFile(paths, record, key);
       return raw.exists ? raw.bytes : null;
     },
     begin: (deadline) => new JsonSession(paths, deadline),
