@@ -85,9 +85,8 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 /**
  * Run `statement` (connection settings, then the BEGIN of a transaction: it may run again whole)
- * until it gets its lock or `deadline` passes: SQLite's
- * busy handler waits in slices of at most 250 ms, between which the event loop runs. Returns false
- * on timeout; any other failure is thrown.
+ * until it gets its lock or `deadline` passes: SQLite's busy handler waits in slices of at most
+ * 250 ms, between which the event loop runs. Returns false on timeout; any other failure is thrown.
  */
 export async function beginWithin(db: DatabaseSync, statement: string, deadline: number): Promise<boolean> {
   for (;;) {
